@@ -1,0 +1,72 @@
+# Two commands: `make run` serves the app with the demo study; `make test` runs every test
+# on SQLite and on a throwaway PostgreSQL. Both set up everything they need first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test test-sqlite test-postgres venv dev-venv chromium postgres-server bench check-deploy clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+dev-venv: $(VENV)/.installed-dev
+
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl+C stops)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Debian's Chromium drives the browser tests; install it when we may, else say what is missing.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'."; exit 1; \
+	  fi; \
+	fi
+
+# The throwaway cluster needs PostgreSQL's server programs (initdb, pg_ctl).
+postgres-server:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's postgresql for the PostgreSQL test run..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "The PostgreSQL test run needs initdb and pg_ctl: run 'sudo apt-get install postgresql'."; exit 1; \
+	  fi; \
+	fi
+
+test: dev-venv chromium postgres-server
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite: dev-venv
+	@echo "== Test suite on SQLite"
+	env -u DATABASE_URL $(BIN)/python -m pytest
+
+test-postgres: dev-venv postgres-server
+	@echo "== Test suite on a throwaway PostgreSQL"
+	$(BIN)/python tests/with_postgres.py -- $(BIN)/python -m pytest
+
+check-deploy: venv
+	PRODUCTION=1 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))') \
+	  ALLOWED_HOSTS=peercoding.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var/staticfiles

@@ -1,0 +1,72 @@
+"""The cast and builders shared by the tests.
+
+alice leads the study, bob codes, rita reads, oscar is an outsider who leads another project.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.test import TestCase
+
+from transcripts import actions
+from transcripts.models import Code, Excerpt, Membership, Participant, Project, Transcript
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, **fields) -> User:
+    fields.setdefault("first_name", username.title())
+    user = User(username=username, **fields)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def make_project(lead: User, **fields) -> Project:
+    fields.setdefault("name", "Peer workers study")
+    fields.setdefault("slug", "peer-workers")
+    return actions.create_project(fields.pop("name"), fields.pop("slug"), by=lead, **fields)
+
+
+def make_participant(project: Project, **fields) -> Participant:
+    fields.setdefault("label", "P07")
+    return Participant.objects.create(project=project, **fields)
+
+
+def make_transcript(project: Project, **fields) -> Transcript:
+    fields.setdefault("title", "Interview 7")
+    fields.setdefault("text", "Interviewer: What keeps you going?\nP07: The group chat, honestly.")
+    fields.setdefault("by", project.created_by)
+    return actions.create_transcript(project, **fields)
+
+
+def make_code(project: Project, **fields) -> Code:
+    fields.setdefault("name", "Sense of community")
+    fields.setdefault("by", project.created_by)
+    return actions.create_code(project, **fields)
+
+
+def make_excerpt(transcript: Transcript, codes: list[Code], **fields) -> Excerpt:
+    fields.setdefault("start", 0)
+    fields.setdefault("end", 12)
+    fields.setdefault("by", transcript.project.created_by)
+    return actions.create_excerpt(transcript, codes=codes, **fields)
+
+
+class BaseTestCase(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.alice = make_user("alice", last_name="Lead")
+        cls.bob = make_user("bob", last_name="Coder")
+        cls.rita = make_user("rita", last_name="Reader")
+        cls.oscar = make_user("oscar", last_name="Outsider")
+
+        cls.project = make_project(cls.alice)
+        actions.set_role(cls.project, cls.bob, Membership.Role.CODER, by=cls.alice)
+        actions.set_role(cls.project, cls.rita, Membership.Role.READER, by=cls.alice)
+
+        cls.other_project = make_project(cls.oscar, name="Another study", slug="another-study")
+
+        cls.participant = make_participant(cls.project)
+        cls.transcript = make_transcript(cls.project, participant=cls.participant)
+        cls.code = make_code(cls.project)

@@ -1,0 +1,80 @@
+"""Text normalization and offsets on awkward text."""
+
+import unicodedata
+
+import pytest
+
+from transcripts import spans
+
+
+def test_it_normalizes_line_ends_bom_and_control_characters():
+    raw = "\ufeffInterviewer: Hi\r\nP01: Hello\rthere\x00\x07\x1b[0m\tok\u2028end\x85"
+    assert spans.normalize_text(raw) == "Interviewer: Hi\nP01: Hello\nthere[0m\tok\nend\n"
+
+
+def test_it_composes_combining_accents_to_nfc():
+    decomposed = "Jose\u0301 said cafe\u0301"
+    text = spans.normalize_text(decomposed)
+    assert text == "José said café"
+    assert unicodedata.is_normalized("NFC", text)
+    assert len(text) == len("José said café")
+
+
+def test_it_keeps_emoji_beyond_the_bmp_as_one_code_point():
+    text = spans.normalize_text("I felt 💪 after group 🙌🏽.")
+    start = text.index("💪")
+    assert text[start : start + 1] == "💪"
+    assert spans.codepoint_to_utf16(text, start + 1) == start + 2
+
+
+def test_it_keeps_right_to_left_text_in_logical_order():
+    raw = "P03: قالت إن المجموعة ساعدتها\nP03: שלום"
+    text = spans.normalize_text(raw)
+    assert text == raw
+    start = text.index("المجموعة")
+    assert text[start : start + len("المجموعة")] == "المجموعة"
+
+
+def test_it_converts_between_utf16_units_and_code_points():
+    text = "a💪b🙌🏽c é\u0301"
+    for index in range(len(text) + 1):
+        units = spans.codepoint_to_utf16(text, index)
+        assert spans.utf16_to_codepoint(text, units) == index
+    assert spans.utf16_to_codepoint(text, 1) == 1
+    assert spans.utf16_to_codepoint(text, 2) == 1  # inside the surrogate pair: back to the emoji
+    assert spans.utf16_to_codepoint(text, 3) == 2
+    assert spans.codepoint_to_utf16(text, len(text)) == len(text.encode("utf-16-le")) // 2
+    with pytest.raises(ValueError):
+        spans.utf16_to_codepoint(text, 999)
+    with pytest.raises(ValueError):
+        spans.codepoint_to_utf16(text, len(text) + 1)
+
+
+def test_it_snaps_selections_to_whole_words():
+    text = "P07: The group chat, honestly.\nNext line"
+    start = text.index("roup")
+    assert text[slice(*spans.snap_to_words(text, start, start + 6))] == "group chat"
+    assert text[slice(*spans.snap_to_words(text, 4, 9))] == "The"
+    accented = "José said café"
+    assert accented[slice(*spans.snap_to_words(accented, 1, 2))] == "José"
+    assert spans.snap_to_words(text, 4, 5) == (5, 5)  # only a space: nothing left
+
+
+def test_a_one_megabyte_transcript_normalizes_and_hashes_consistently():
+    line = "P12: Honestly the peer group was what kept me going — día tras día 💬.\r\n"
+    raw = line * (1_048_576 // len(line.encode("utf-8")) + 1)
+    assert len(raw.encode("utf-8")) > 1_048_576
+    text = spans.normalize_text(raw)
+    assert "\r" not in text
+    assert spans.normalize_text(text) == text
+    assert spans.content_hash(text) == spans.content_hash(spans.normalize_text(raw))
+    last = text.rindex("💬")
+    assert spans.utf16_to_codepoint(text, spans.codepoint_to_utf16(text, last)) == last
+
+
+def test_check_span_refuses_spans_outside_the_text():
+    text = "abc"
+    spans.check_span(text, 0, 3)
+    for start, end in [(-1, 2), (2, 2), (2, 1), (0, 4)]:
+        with pytest.raises(ValueError):
+            spans.check_span(text, start, end)

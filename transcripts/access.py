@@ -1,0 +1,74 @@
+"""How views load project data: outsiders get 404, members without the role get 403.
+
+Every view that touches project data goes through one of these, so an id from another
+project reveals nothing about it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from .models import Code, Excerpt, Membership, Memo, Participant, Project, Transcript
+
+
+def get_membership(user, project_id: int) -> Membership:
+    if not user.is_authenticated:
+        raise Http404
+    membership = Membership.objects.filter(project_id=project_id, user=user).first()
+    if membership is None:
+        raise Http404("No such project.")
+    return membership
+
+
+def get_project_for_member(user, slug: str) -> tuple[Project, Membership]:
+    project = get_object_or_404(Project, slug=slug)
+    membership = get_membership(user, project.pk)
+    membership.project = project
+    return project, membership
+
+
+def get_transcript_for_member(user, transcript_id: int, *, defer_text: bool = False) -> tuple[Transcript, Membership]:
+    """Return the transcript and the user's membership; Http404 for non-members."""
+    queryset = Transcript.objects.select_related("project", "participant")
+    if defer_text:
+        queryset = queryset.defer("text")
+    transcript = get_object_or_404(queryset, pk=transcript_id)
+    membership = get_membership(user, transcript.project_id)
+    membership.project = transcript.project
+    return transcript, membership
+
+
+def get_code_for_member(user, code_id: int) -> tuple[Code, Membership]:
+    code = get_object_or_404(Code.objects.select_related("project"), pk=code_id)
+    membership = get_membership(user, code.project_id)
+    membership.project = code.project
+    return code, membership
+
+
+def get_excerpt_for_member(user, excerpt_id: int) -> tuple[Excerpt, Membership]:
+    excerpt = get_object_or_404(Excerpt.objects.select_related("transcript__project", "coder"), pk=excerpt_id)
+    membership = get_membership(user, excerpt.transcript.project_id)
+    membership.project = excerpt.transcript.project
+    return excerpt, membership
+
+
+def get_participant_for_member(user, participant_id: int) -> tuple[Participant, Membership]:
+    participant = get_object_or_404(Participant.objects.select_related("project"), pk=participant_id)
+    membership = get_membership(user, participant.project_id)
+    membership.project = participant.project
+    return participant, membership
+
+
+def get_memo_for_member(user, memo_id: int) -> tuple[Memo, Membership]:
+    memo = get_object_or_404(Memo.objects.select_related("project"), pk=memo_id)
+    membership = get_membership(user, memo.project_id)
+    membership.project = memo.project
+    return memo, membership
+
+
+def require(allowed: bool) -> None:
+    """Raise PermissionDenied (403) unless the member's role allows the action."""
+    if not allowed:
+        raise PermissionDenied

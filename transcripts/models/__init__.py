@@ -1,0 +1,20 @@
+from .audit import AuditEvent
+from .coding import Code, CodeApplication, Excerpt, Memo
+from .projects import Attribute, AttributeValue, Membership, Participant, Project
+from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
+
+__all__ = [
+    "Attribute",
+    "AttributeValue",
+    "AuditEvent",
+    "Code",
+    "CodeApplication",
+    "Excerpt",
+    "Membership",
+    "Memo",
+    "Participant",
+    "Project",
+    "SpeakerTurn",
+    "Transcript",
+    "TranscriptTextLocked",
+]

@@ -1,0 +1,165 @@
+"""Projects (studies), who belongs to them, and the participants interviewed."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ProjectQuerySet":
+        """Projects the user is a member of; nobody sees any other."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True, help_text="Short name used in URLs and commands.")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        CODER = "coder", "Coder"
+        READER = "reader", "Reader"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CODER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user"),
+            models.CheckConstraint(condition=models.Q(role__in=["lead", "coder", "reader"]), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) in {self.project}"
+
+    def is_lead(self) -> bool:
+        return self.role == self.Role.LEAD
+
+    def can_code(self) -> bool:
+        return self.role in (self.Role.LEAD, self.Role.CODER)
+
+    def can_edit_codebook(self) -> bool:
+        return self.role in (self.Role.LEAD, self.Role.CODER)
+
+    def can_import(self) -> bool:
+        return self.role == self.Role.LEAD
+
+    def can_manage(self) -> bool:
+        return self.role == self.Role.LEAD
+
+
+class Participant(models.Model):
+    """A pseudonymous interviewee, known only by a label such as P07."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="participants")
+    label = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(Lower("label"), "project", name="participant_unique_label"),
+            models.CheckConstraint(condition=~models.Q(label=""), name="participant_label_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Attribute(models.Model):
+    """A typed participant variable: role, years as a peer, organization type..."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attributes")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.JSONField(default=list, blank=True, help_text="Allowed values of a choice attribute.")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "project", name="attribute_unique_name"),
+            models.CheckConstraint(condition=models.Q(kind__in=["text", "number", "date", "choice"]), name="attribute_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def parse(self, raw: str) -> tuple[str, Decimal | None, datetime.date | None]:
+        """Validate a value as written; return (canonical text, number, date).
+
+        Raises ValidationError with a message a researcher understands.
+        """
+        raw = (raw or "").strip()
+        if raw == "":
+            return "", None, None
+        if self.kind == self.Kind.NUMBER:
+            try:
+                number = Decimal(raw.replace(",", ""))
+            except InvalidOperation:
+                raise ValidationError(f"{self.name}: {raw!r} is not a number.") from None
+            if not number.is_finite():
+                raise ValidationError(f"{self.name}: {raw!r} is not a number.")
+            text = format(number.normalize(), "f")
+            return text, number, None
+        if self.kind == self.Kind.DATE:
+            try:
+                day = datetime.date.fromisoformat(raw)
+            except ValueError:
+                raise ValidationError(f"{self.name}: {raw!r} is not a date written as YYYY-MM-DD.") from None
+            return day.isoformat(), None, day
+        if self.kind == self.Kind.CHOICE and self.choices and raw not in self.choices:
+            raise ValidationError(f"{self.name}: {raw!r} is not one of {', '.join(self.choices)}.")
+        return raw, None, None
+
+
+class AttributeValue(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="values")
+    attribute = models.ForeignKey(Attribute, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=500, blank=True)
+    number = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "attribute"], name="attribute_value_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute}: {self.value}"
+
+    def clean(self) -> None:
+        if self.participant.project_id != self.attribute.project_id:
+            raise ValidationError("The attribute belongs to another project.")
+        self.value, self.number, self.date = self.attribute.parse(self.value)

@@ -1,0 +1,117 @@
+"""Transcripts and their speaker turns."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from transcripts import spans
+
+from .projects import Participant, Project
+
+
+class TranscriptTextLocked(ValidationError):
+    """The text of a transcript that has excerpts cannot change."""
+
+
+class TranscriptQuerySet(models.QuerySet):
+    def for_list(self) -> "TranscriptQuerySet":
+        """Transcripts for a listing: participant loaded, bodies left in the database."""
+        return (
+            self.defer("text")
+            .select_related("participant")
+            .annotate(n_excerpts=models.Count("excerpts", distinct=True))
+            .order_by("title", "pk")
+        )
+
+
+class Transcript(models.Model):
+    class Format(models.TextChoices):
+        DOCX = "docx", "Word (.docx)"
+        TXT = "txt", "Plain text (.txt)"
+        VTT = "vtt", "WebVTT captions (.vtt)"
+        SRT = "srt", "SubRip captions (.srt)"
+        TYPED = "typed", "Typed in"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="transcripts")
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="transcripts"
+    )
+    title = models.CharField(max_length=200)
+    text = models.TextField(help_text="Normalized once at import; fixed once any excerpt exists.")
+    content_hash = models.CharField(max_length=64, editable=False)
+    source_name = models.CharField(max_length=255, blank=True)
+    source_format = models.CharField(max_length=10, choices=Format.choices, default=Format.TYPED)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "title"], name="transcript_unique_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.participant_id and self.participant.project_id != self.project_id:
+            raise ValidationError({"participant": "The participant belongs to another project."})
+        if not spans.is_normalized(self.text):
+            raise ValidationError({"text": "Text must be normalized before it is stored."})
+
+    def save(self, *args, **kwargs) -> None:
+        if not spans.is_normalized(self.text):
+            raise ValidationError({"text": "Text must be normalized before it is stored."})
+        self.content_hash = spans.content_hash(self.text)
+        if self.pk is not None:
+            self._refuse_text_change_once_coded()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "text" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "content_hash"}
+        super().save(*args, **kwargs)
+
+    def _refuse_text_change_once_coded(self) -> None:
+        stored = Transcript.objects.filter(pk=self.pk).values_list("content_hash", flat=True).first()
+        if stored is not None and stored != self.content_hash and self.excerpts.exists():
+            raise TranscriptTextLocked(
+                "This transcript has coded excerpts, so its text can no longer change."
+            )
+
+    def is_locked(self) -> bool:
+        return self.excerpts.exists()
+
+
+class SpeakerTurn(models.Model):
+    class Role(models.TextChoices):
+        INTERVIEWER = "interviewer", "Interviewer"
+        PARTICIPANT = "participant", "Participant"
+        OTHER = "other", "Other"
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="turns")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    body_start = models.PositiveIntegerField(help_text="Where the speech starts, after the speaker label.")
+    speaker = models.CharField(max_length=100)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.OTHER)
+    time_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["transcript", "start"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="turn_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(body_start__gte=models.F("start"), body_start__lte=models.F("end")),
+                name="turn_body_inside",
+            ),
+            models.UniqueConstraint(fields=["transcript", "start"], name="turn_unique_start"),
+        ]
+        indexes = [models.Index(fields=["transcript", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.speaker} [{self.start}:{self.end}]"

@@ -1,0 +1,3 @@
+from .projects import project_detail, project_list
+
+__all__ = ["project_detail", "project_list"]
