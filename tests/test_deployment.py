@@ -19,6 +19,7 @@ ROOT = Path(settings.BASE_DIR)
 def production_env(data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
     env.update(
         PRODUCTION="1",
         DEBUG="0",

@@ -78,3 +78,49 @@ def test_check_span_refuses_spans_outside_the_text():
     for start, end in [(-1, 2), (2, 2), (2, 1), (0, 4)]:
         with pytest.raises(ValueError):
             spans.check_span(text, start, end)
+
+
+def _rebuild(paragraphs):
+    return "".join("".join(s.text for s in p.segments) + ("\n" if p.has_newline else "") for p in paragraphs)
+
+
+def test_layout_gives_back_exactly_the_text():
+    text = "Interviewer: Hi 💪\nP07: José said café\n\nP07: שלום and more\n"
+    labels = [(0, 12), (text.index("P07"), text.index("P07") + 4)]
+    excerpts = [(1, 3, 25), (2, 20, 30), (3, len(text) - 9, len(text) - 1)]
+    paragraphs = spans.layout(text, labels, excerpts)
+    assert _rebuild(paragraphs) == text
+    assert [p.number for p in paragraphs] == [1, 2, 3, 4, 5]
+    covering = {s.start: s.excerpts for p in paragraphs for s in p.segments}
+    assert covering[20] == (1, 2)
+    assert covering[25] == (2,)
+    assert paragraphs[0].segments[0].label is True
+
+
+def test_layout_of_random_spans_round_trips():
+    import random
+
+    rng = random.Random(7)
+    text = spans.normalize_text("".join(rng.choice("ab c\n💪é") for _ in range(400)))
+    for _ in range(50):
+        excerpts = []
+        for excerpt_id in range(rng.randrange(0, 12)):
+            start = rng.randrange(0, len(text) - 1)
+            excerpts.append((excerpt_id, start, rng.randrange(start + 1, len(text) + 1)))
+        paragraphs = spans.layout(text, [], excerpts)
+        assert _rebuild(paragraphs) == text
+        for paragraph in paragraphs:
+            for segment in paragraph.segments:
+                expected = tuple(sorted(i for i, s, e in excerpts if s <= segment.start < e))
+                assert segment.excerpts == expected
+
+
+def test_deidentification_replaces_whole_words_ignoring_case_and_shifts_offsets():
+    text = "I met Ann Lee at Millbrook Clinic. Annie was there; ann said hi."
+    found = spans.find_replacements(text, [("Ann", "[Peer A]"), ("Ann Lee", "[Peer B]"), ("Millbrook Clinic", "[Agency 2]")])
+    assert [r.original for r in found] == ["Ann Lee", "Millbrook Clinic", "ann"]
+    new = spans.apply_replacements(text, found)
+    assert new == "I met [Peer B] at [Agency 2]. Annie was there; [Peer A] said hi."
+    assert new[spans.shift_offset(text.index("Annie"), found):].startswith("Annie")
+    assert spans.shift_offset(len(text), found) == len(new)
+    assert spans.shift_offset(0, found) == 0

@@ -134,3 +134,160 @@ def check_span(text: str, start: int, end: int) -> None:
         raise ValueError("end must come after start")
     if end > len(text):
         raise ValueError("end is past the end of the text")
+
+
+@dataclass(frozen=True)
+class Replacement:
+    start: int
+    end: int
+    original: str
+    replacement: str
+
+
+def find_replacements(text: str, rules: list[tuple[str, str]]) -> list[Replacement]:
+    """Whole-word, case-insensitive matches of each rule's original, longest rules first.
+
+    Matches never overlap: where "Ann Lee" and "Ann" both match, the longer one wins.
+    """
+    import re
+
+    ordered = sorted((r for r in rules if r[0].strip()), key=lambda r: len(r[0]), reverse=True)
+    taken: list[tuple[int, int]] = []
+    found: list[Replacement] = []
+    for original, replacement in ordered:
+        pattern = re.compile(r"(?<!\w)" + re.escape(original.strip()) + r"(?!\w)", re.IGNORECASE)
+        for match in pattern.finditer(text):
+            span = (match.start(), match.end())
+            if any(overlap(span, other) for other in taken):
+                continue
+            taken.append(span)
+            found.append(Replacement(span[0], span[1], match.group(0), replacement))
+    found.sort(key=lambda r: r.start)
+    return found
+
+
+def apply_replacements(text: str, replacements: list[Replacement]) -> str:
+    parts: list[str] = []
+    position = 0
+    for item in replacements:
+        parts.append(text[position : item.start])
+        parts.append(item.replacement)
+        position = item.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def shift_offset(offset: int, replacements: list[Replacement]) -> int:
+    """Where `offset` lands after the replacements; inside a replaced span it maps to its end."""
+    delta = 0
+    for item in replacements:
+        if offset <= item.start:
+            break
+        if offset < item.end:
+            return item.start + delta + len(item.replacement)
+        delta += len(item.replacement) - (item.end - item.start)
+    return offset + delta
+
+
+@dataclass
+class Segment:
+    text: str
+    start: int
+    label: bool  # part of a speaker label
+    excerpts: tuple[int, ...]  # ids of the excerpts that cover it
+
+
+@dataclass
+class Paragraph:
+    number: int
+    start: int
+    end: int  # end of the line, before its "\n"
+    segments: list[Segment]
+    speaker_role: str = ""
+    turn_start: bool = False
+    has_newline: bool = True
+
+
+def layout(
+    text: str,
+    labels: list[tuple[int, int]],
+    excerpts: list[tuple[int, int, int]],
+    roles: list[tuple[int, int, str]] = (),
+) -> list[Paragraph]:
+    """Cut the text into lines, and each line into runs that share the same covering excerpts.
+
+    `labels` are (start, end) spans of speaker labels, `excerpts` are (id, start, end), `roles`
+    are (start, end, role) of speaker turns. Concatenating every segment's text, plus a "\\n"
+    after each paragraph that has one, gives back exactly `text`.
+    """
+    cuts = {0, len(text)}
+    for start, end in labels:
+        cuts.update((start, end))
+    for _, start, end in excerpts:
+        cuts.update((start, end))
+    position = 0
+    lines: list[tuple[int, int, bool]] = []
+    while True:
+        newline = text.find("\n", position)
+        if newline == -1:
+            lines.append((position, len(text), False))
+            break
+        lines.append((position, newline, True))
+        position = newline + 1
+    for line_start, line_end, _ in lines:
+        cuts.update((line_start, line_end))
+    points = sorted(c for c in cuts if 0 <= c <= len(text))
+
+    # Sweep: which excerpts and labels cover each elementary interval.
+    starts: dict[int, list[int]] = {}
+    ends: dict[int, list[int]] = {}
+    for excerpt_id, start, end in excerpts:
+        starts.setdefault(start, []).append(excerpt_id)
+        ends.setdefault(end, []).append(excerpt_id)
+    label_starts = {start for start, _ in labels}
+    label_ends = {end for _, end in labels}
+    turn_starts = {start: role for start, _, role in roles}
+    turn_spans = sorted(roles)
+
+    active: set[int] = set()
+    in_label = False
+    pieces: dict[int, tuple[bool, tuple[int, ...]]] = {}
+    for point in points:
+        for excerpt_id in ends.get(point, ()):
+            active.discard(excerpt_id)
+        if point in label_ends:
+            in_label = False
+        for excerpt_id in starts.get(point, ()):
+            active.add(excerpt_id)
+        if point in label_starts:
+            in_label = True
+        pieces[point] = (in_label, tuple(sorted(active)))
+
+    paragraphs: list[Paragraph] = []
+    turn_index = 0
+    for number, (line_start, line_end, has_newline) in enumerate(lines, start=1):
+        segments: list[Segment] = []
+        inner = [p for p in points if line_start <= p < line_end]
+        for index, point in enumerate(inner):
+            stop = inner[index + 1] if index + 1 < len(inner) else line_end
+            if stop <= point:
+                continue
+            in_label, covering = pieces[point]
+            segments.append(Segment(text[point:stop], point, in_label, covering))
+        while turn_index < len(turn_spans) and turn_spans[turn_index][1] <= line_start:
+            turn_index += 1
+        role = ""
+        if turn_index < len(turn_spans) and turn_spans[turn_index][0] <= line_start < turn_spans[turn_index][1]:
+            role = turn_spans[turn_index][2]
+        paragraphs.append(
+            Paragraph(
+                number=number,
+                start=line_start,
+                end=line_end,
+                segments=segments,
+                speaker_role=role,
+                turn_start=line_start in turn_starts,
+                has_newline=has_newline,
+            )
+        )
+    return paragraphs

@@ -1,6 +1,6 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
-from .projects import Attribute, AttributeValue, Membership, Participant, Project
+from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Memo",
     "Participant",
     "Project",
+    "Pseudonym",
     "SpeakerTurn",
     "Transcript",
     "TranscriptTextLocked",

@@ -23,6 +23,9 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True, help_text="Short name used in URLs and commands.")
     description = models.TextField(blank=True)
+    only_leads_create_codes = models.BooleanField(
+        default=False, help_text="When on, coders apply existing codes but only leads add new ones."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -65,6 +68,15 @@ class Membership(models.Model):
 
     def can_edit_codebook(self) -> bool:
         return self.role in (self.Role.LEAD, self.Role.CODER)
+
+    def can_create_codes(self) -> bool:
+        if self.role == self.Role.LEAD:
+            return True
+        return self.role == self.Role.CODER and not self.project.only_leads_create_codes
+
+    def can_change_excerpt(self, excerpt) -> bool:
+        """Coders change their own coding; leads may change anyone's."""
+        return self.role == self.Role.LEAD or (self.role == self.Role.CODER and excerpt.coder_id == self.user_id)
 
     def can_import(self) -> bool:
         return self.role == self.Role.LEAD
@@ -163,3 +175,25 @@ class AttributeValue(models.Model):
         if self.participant.project_id != self.attribute.project_id:
             raise ValidationError("The attribute belongs to another project.")
         self.value, self.number, self.date = self.attribute.parse(self.value)
+
+
+class Pseudonym(models.Model):
+    """A real name, place or organization and the replacement used when de-identifying.
+
+    Sensitive: only leads see the list, and it is never exported.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pseudonyms")
+    original = models.CharField(max_length=200)
+    replacement = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["original"]
+        constraints = [
+            models.UniqueConstraint(Lower("original"), "project", name="pseudonym_unique_original"),
+            models.CheckConstraint(condition=~models.Q(original=""), name="pseudonym_original_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original} → {self.replacement}"

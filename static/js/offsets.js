@@ -1,0 +1,88 @@
+// Offsets: the browser counts UTF-16 code units, peercoding stores Unicode code points.
+// This is the one place where the page converts; transcripts/spans.py is its twin on the server.
+(function () {
+  "use strict";
+
+  function isHighSurrogate(code) { return code >= 0xd800 && code <= 0xdbff; }
+
+  // Code points in text.slice(0, units). An offset between the halves of a surrogate pair
+  // moves back to the start of that character, so an emoji is never split.
+  function toCodePoints(text, units) {
+    if (units < 0 || units > text.length) throw new RangeError("offset outside the text");
+    var points = 0;
+    for (var i = 0; i < units; i++) {
+      var code = text.charCodeAt(i);
+      if (isHighSurrogate(code) && i + 1 < text.length) {
+        if (i + 1 >= units) break; // units falls inside the pair
+        i++;
+      }
+      points++;
+    }
+    return points;
+  }
+
+  // UTF-16 code units before the code point at `points`.
+  function toUtf16(text, points) {
+    var units = 0;
+    for (var p = 0; p < points; p++) {
+      if (units >= text.length) throw new RangeError("offset outside the text");
+      units += isHighSurrogate(text.charCodeAt(units)) ? 2 : 1;
+    }
+    return units;
+  }
+
+  // The selection inside `container` as UTF-16 offsets into container.textContent, or null.
+  function selectionUnits(container) {
+    var selection = window.getSelection();
+    if (!selection || selection.rangeCount === 0 || selection.isCollapsed) return null;
+    var range = selection.getRangeAt(0);
+    if (!container.contains(range.commonAncestorContainer) && range.commonAncestorContainer !== container) {
+      // Clamp a selection that spills outside the text.
+      var clamped = document.createRange();
+      clamped.selectNodeContents(container);
+      if (range.compareBoundaryPoints(Range.START_TO_START, clamped) > 0) clamped.setStart(range.startContainer, range.startOffset);
+      if (range.compareBoundaryPoints(Range.END_TO_END, clamped) < 0) clamped.setEnd(range.endContainer, range.endOffset);
+      range = clamped;
+    }
+    var before = document.createRange();
+    before.selectNodeContents(container);
+    before.setEnd(range.startContainer, range.startOffset);
+    var start = before.toString().length;
+    var end = start + range.toString().length;
+    return end > start ? { start: start, end: end } : null;
+  }
+
+  // The selection as code point offsets into the stored text, or null.
+  function selectionCodePoints(container) {
+    var units = selectionUnits(container);
+    if (!units) return null;
+    var text = container.textContent;
+    return { start: toCodePoints(text, units.start), end: toCodePoints(text, units.end) };
+  }
+
+  // Select [start, end) code points of the container's text (used to show an excerpt).
+  function selectCodePoints(container, start, end) {
+    var text = container.textContent;
+    var from = toUtf16(text, start), to = toUtf16(text, end);
+    var walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+    var range = document.createRange();
+    var seen = 0, node, startSet = false;
+    while ((node = walker.nextNode())) {
+      var length = node.data.length;
+      if (!startSet && from <= seen + length) { range.setStart(node, from - seen); startSet = true; }
+      if (startSet && to <= seen + length) { range.setEnd(node, to - seen); break; }
+      seen += length;
+    }
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  window.peercodingOffsets = {
+    toCodePoints: toCodePoints,
+    toUtf16: toUtf16,
+    selectionUnits: selectionUnits,
+    selectionCodePoints: selectionCodePoints,
+    selectCodePoints: selectCodePoints
+  };
+})();

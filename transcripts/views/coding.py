@@ -1,0 +1,301 @@
+"""The transcript page: read, select, code, change, undo. htmx swaps its regions in place."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from .. import actions, coding, spans
+from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, require
+from ..http import HtmxHttpRequest
+from ..models import Code, Excerpt
+
+TEMPLATE = "transcripts/transcript_detail.html"
+PARTIALS = {"coding-area", "code-panel", "excerpt-panel"}
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _render_page(
+    request, transcript, membership, *, partial: str | None = None, excerpt=None, status=200, error="", kept_memo=None
+):
+    filters = coding.Filters.from_query(request.GET)
+    focus_id = _int(request.GET.get("focus"))
+    page = coding.load_coding_page(transcript, membership, filters, focus_id)
+    if excerpt is None and (selected := _int(request.GET.get("excerpt"))):
+        excerpt = next((e for e in page.excerpts if e.pk == selected), None)
+    context = {
+        "project": transcript.project,
+        "membership": membership,
+        "transcript": transcript,
+        "page": page,
+        "filters": filters,
+        "state": coding.state_token(transcript),
+        "selected": excerpt,
+        "can_code": membership.can_code(),
+        "can_create_codes": membership.can_create_codes(),
+        "can_change": excerpt is not None and membership.can_change_excerpt(excerpt),
+        "error": error,
+        "kept_memo": kept_memo,
+    }
+    template = TEMPLATE
+    if partial:
+        template += f"#{partial}"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def transcript_detail(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
+    transcript, membership = get_transcript_for_member(request.user, transcript_id)
+    partial = request.GET.get("partial") if request.htmx else None
+    if partial not in PARTIALS:
+        partial = None
+    return _render_page(request, transcript, membership, partial=partial)
+
+
+@login_required
+@require_GET
+@never_cache
+def transcript_state(request: HtmxHttpRequest, transcript_id: int) -> JsonResponse:
+    """A token that changes when the coding changes; the page polls it to show others' work."""
+    transcript, _ = get_transcript_for_member(request.user, transcript_id, defer_text=True)
+    return JsonResponse({"state": coding.state_token(transcript)})
+
+
+@login_required
+@require_GET
+def codes_css(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Each code's colour as a CSS class, so pages need no inline styles."""
+    project, _ = get_project_for_member(request.user, slug)
+    rules = []
+    for pk, color in project.codes.values_list("pk", "color"):
+        ink = _ink_for(color)
+        rules.append(f".c-{pk}{{--code:{color};--code-ink:{ink}}}")
+    body = "\n".join(rules) + "\n"
+    response = HttpResponse(body, content_type="text/css; charset=utf-8")
+    response["ETag"] = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _ink_for(color: str) -> str:
+    """Black or white text, whichever reads better on the colour (WCAG relative luminance)."""
+    try:
+        r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    except ValueError:
+        return "#000"
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return "#000" if luminance > 0.179 else "#fff"
+
+
+def _codes_from(request, project) -> list[Code]:
+    raw = request.POST.get("codes", "")
+    ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
+    codes = list(project.codes.filter(pk__in=ids, archived=False))
+    if len(codes) != len(set(ids)):
+        raise ValidationError("A code you chose was deleted or archived meanwhile; pick again from the list.")
+    return codes
+
+
+def _done(request, transcript, membership, excerpt, message: str) -> HttpResponse:
+    """After a coding change: the excerpt panel, and an event that refreshes the other regions."""
+    if not request.htmx:
+        url = reverse("transcript_detail", args=[transcript.pk])
+        return redirect(f"{url}?excerpt={excerpt.pk}" if excerpt and excerpt.pk else url)
+    response = _render_page(request, transcript, membership, partial="excerpt-panel", excerpt=excerpt)
+    trigger_client_event(response, "coding-changed", {})
+    trigger_client_event(response, "notify", {"level": "success", "message": message})
+    return response
+
+
+def _refused(request, transcript, membership, message: str, *, status: int = 200, excerpt=None) -> HttpResponse:
+    if not request.htmx:
+        from django.contrib import messages
+
+        messages.error(request, message)
+        return redirect("transcript_detail", transcript.pk)
+    response = _render_page(
+        request, transcript, membership, partial="excerpt-panel", excerpt=excerpt, status=status, error=message
+    )
+    trigger_client_event(response, "notify", {"level": "error", "message": message})
+    return response
+
+
+@login_required
+@require_POST
+def excerpt_create(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
+    """Code a selection. Offsets arrive in code points (the page converts from UTF-16)."""
+    transcript, membership = get_transcript_for_member(request.user, transcript_id)
+    require(membership.can_code())
+    start, end = _int(request.POST.get("start")), _int(request.POST.get("end"))
+    if start is None or end is None:
+        return _refused(request, transcript, membership, "Select some text first.")
+    if request.POST.get("snap") == "1":
+        start, end = spans.snap_to_words(transcript.text, start, end)
+    new_name = request.POST.get("new_code", "").strip()
+    try:
+        with transaction.atomic():
+            codes = _codes_from(request, transcript.project)
+            if new_name:
+                if not membership.can_create_codes():
+                    raise PermissionDenied
+                existing = transcript.project.codes.filter(name__iexact=new_name, parent=None).first()
+                codes.append(existing or actions.create_code(transcript.project, name=new_name, by=request.user))
+            excerpt = actions.create_excerpt(
+                transcript,
+                start=start,
+                end=end,
+                codes=codes,
+                by=request.user,
+                client_token=request.POST.get("client_token") or None,
+            )
+    except ValidationError as error:
+        return _refused(request, transcript, membership, " ".join(error.messages))
+    names = ", ".join(app.code.name for app in excerpt.applications.select_related("code"))
+    return _done(request, transcript, membership, excerpt, f"Coded with {names}.")
+
+
+@login_required
+@require_GET
+def excerpt_detail(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
+    excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
+    transcript = excerpt.transcript
+    if not request.htmx:
+        return redirect(f"{reverse('transcript_detail', args=[transcript.pk])}?excerpt={excerpt.pk}")
+    return _render_page(request, transcript, membership, partial="excerpt-panel", excerpt=excerpt)
+
+
+BOUNDARY_MOVES = {"start-left", "start-right", "end-left", "end-right"}
+
+
+def _moved(text: str, excerpt: Excerpt, move: str) -> tuple[int, int]:
+    start, end = excerpt.start, excerpt.end
+    if move == "start-left":
+        start = _word_left(text, start)
+    elif move == "start-right":
+        start = min(_word_right(text, start), end - 1)
+    elif move == "end-left":
+        end = max(_word_left(text, end), start + 1)
+    elif move == "end-right":
+        end = _word_right(text, end)
+    return start, end
+
+
+def _word_left(text: str, position: int) -> int:
+    i = position
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def _word_right(text: str, position: int) -> int:
+    i = position
+    while i < len(text) and text[i].isspace():
+        i += 1
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
+
+
+@login_required
+@require_POST
+def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
+    """Change codes, memo or boundaries. A stale version is refused and the user keeps their text."""
+    excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
+    transcript = excerpt.transcript
+    require(membership.can_change_excerpt(excerpt))
+    version = _int(request.POST.get("version"))
+    if version is None:
+        return _refused(request, transcript, membership, "The form was incomplete; reload and try again.", excerpt=excerpt)
+    kwargs: dict = {}
+    move = request.POST.get("move", "")
+    if move in BOUNDARY_MOVES:
+        kwargs["start"], kwargs["end"] = _moved(transcript.text, excerpt, move)
+    elif request.POST.get("start") is not None and request.POST.get("end") is not None:
+        start, end = _int(request.POST.get("start")), _int(request.POST.get("end"))
+        if start is None or end is None:
+            return _refused(request, transcript, membership, "Select the new extent first.", excerpt=excerpt)
+        if request.POST.get("snap") == "1":
+            start, end = spans.snap_to_words(transcript.text, start, end)
+        kwargs["start"], kwargs["end"] = start, end
+    if "codes" in request.POST:
+        try:
+            kwargs["codes"] = _codes_from(request, transcript.project)
+        except ValidationError as error:
+            return _refused(request, transcript, membership, " ".join(error.messages), excerpt=excerpt)
+    if "memo" in request.POST:
+        kwargs["memo"] = request.POST["memo"].replace("\r\n", "\n")
+    try:
+        excerpt = actions.change_excerpt(excerpt, by=request.user, expected_version=version, **kwargs)
+    except actions.StaleEdit as stale:
+        return _stale(request, transcript, membership, excerpt, str(stale))
+    except ValidationError as error:
+        return _refused(request, transcript, membership, " ".join(error.messages), excerpt=excerpt)
+    return _done(request, transcript, membership, excerpt, "Excerpt saved.")
+
+
+def _stale(request, transcript, membership, excerpt, message: str) -> HttpResponse:
+    """Show the current excerpt beside what the user typed, so nothing they wrote is lost."""
+    current = Excerpt.objects.filter(pk=excerpt.pk).select_related("coder").first()
+    if not request.htmx:
+        from django.contrib import messages
+
+        messages.error(request, message)
+        return redirect("transcript_detail", transcript.pk)
+    response = _render_page(
+        request,
+        transcript,
+        membership,
+        partial="excerpt-panel",
+        excerpt=current,
+        status=409,
+        error=message,
+        kept_memo=request.POST.get("memo"),
+    )
+    trigger_client_event(response, "coding-changed", {})
+    return response
+
+
+@login_required
+@require_POST
+def excerpt_delete(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
+    excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
+    transcript = excerpt.transcript
+    require(membership.can_change_excerpt(excerpt))
+    try:
+        actions.delete_excerpt(excerpt, by=request.user, expected_version=_int(request.POST.get("version")))
+    except actions.StaleEdit as stale:
+        return _stale(request, transcript, membership, excerpt, str(stale))
+    return _done(request, transcript, membership, None, "Excerpt deleted. Ctrl+Z brings it back.")
+
+
+@login_required
+@require_POST
+def coding_undo(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
+    transcript, membership = get_transcript_for_member(request.user, transcript_id)
+    require(membership.can_code())
+    try:
+        message = actions.undo_last(transcript, by=request.user)
+    except ValidationError as error:
+        return _refused(request, transcript, membership, " ".join(error.messages))
+    return _done(request, transcript, membership, None, message)
