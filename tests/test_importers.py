@@ -752,4 +752,3 @@ def test_random_byte_mutations_parse_or_are_refused(filename, data, wrap):
                 assert 0 <= turn.start <= turn.body_start <= turn.end <= len(result.text)
             outcomes["parsed"] += 1
     assert sum(outcomes.values()) == 300
-    print(filename, outcomes)

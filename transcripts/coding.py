@@ -146,6 +146,12 @@ class CodingPage:
         return data
 
     @property
+    def excerpt_data_json(self) -> str:
+        import json
+
+        return json.dumps(self.excerpt_data, ensure_ascii=False, separators=(",", ":"))
+
+    @property
     def coverage(self) -> list[dict]:
         return coverage_by_coder(
             len(self.transcript.text), [(s, e, r) for s, e, _, r in self.turns], self.excerpts

@@ -9,13 +9,14 @@ conversion functions below are the only place where that difference is handled o
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 
-# Characters kept besides printable text: line feed and tab. Everything else in the C0/C1
-# control ranges (NUL, BEL, ESC, DEL, ...) and the BOM is removed at import.
-_KEEP = {"\n", "\t"}
-_DROP = {"\ufeff"}
+# Removed at import: the C0 and C1 control characters except tab and line feed (NUL, BEL, ESC,
+# DEL, ...), and the byte order mark. One regular expression keeps this fast on big files.
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
+_LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85]")
 
 
 def normalize_text(raw: str) -> str:
@@ -24,18 +25,9 @@ def normalize_text(raw: str) -> str:
     CRLF and lone CR become LF; the Unicode line and paragraph separators (U+2028, U+2029)
     and NEL become LF too, so that a line means the same thing to every tool.
     """
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\u2028", "\n").replace("\u2029", "\n").replace("\x85", "\n")
-    text = "".join(ch for ch in text if _keeps(ch))
+    text = _LINE_BREAKS.sub("\n", raw)
+    text = _UNWANTED.sub("", text)
     return unicodedata.normalize("NFC", text)
-
-
-def _keeps(ch: str) -> bool:
-    if ch in _KEEP:
-        return True
-    if ch in _DROP:
-        return False
-    return unicodedata.category(ch) != "Cc"
 
 
 def is_normalized(text: str) -> bool:

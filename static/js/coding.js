@@ -18,7 +18,7 @@
   }
   function excerptData() {
     var node = $("excerpt-data");
-    return node ? JSON.parse(node.textContent) : [];
+    return node ? JSON.parse(node.dataset.json) : [];
   }
   function notify(level, message) {
     document.body.dispatchEvent(new CustomEvent("notify", { detail: { level: level, message: message } }));
@@ -35,7 +35,7 @@
 
   // ---- Margin stripes: one per code of each excerpt, beside the lines it covers. ----
   function drawStripes() {
-    var margin = $("margin"), box = textBox();
+    var margin = document.querySelector("#coding-area .margin"), box = textBox();
     if (!margin || !box) return;
     margin.textContent = "";
     var origin = margin.getBoundingClientRect().top;
@@ -134,7 +134,7 @@
     if (newName) values.new_code = newName;
     rememberRecent(codeIds);
     htmx.ajax("POST", area().dataset.applyUrl, {
-      target: "#excerpt-panel", swap: "outerHTML", values: values, headers: { "X-CSRFToken": csrf() }
+      target: "#excerpt-panel", swap: "outerHTML", values: values
     });
     pending = null;
     window.getSelection().removeAllRanges();
@@ -336,6 +336,16 @@
       click("undo-button");
       return;
     }
+    if (event.target.id === "excerpt-memo" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+      return;
+    }
+    if (event.key === "Escape" && event.target.id === "excerpt-memo") {
+      event.target.blur();
+      if (textBox()) textBox().focus({ preventScroll: true });
+      return;
+    }
     if (typing(event.target)) return;
     if (event.target === textBox() && textKeys(event)) return;
     if (event.altKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
@@ -400,7 +410,7 @@
       var range = currentSelection();
       if (!range) { notify("error", "Select the new extent in the text first."); return; }
       htmx.ajax("POST", target.dataset.url, {
-        target: "#excerpt-panel", swap: "outerHTML", headers: { "X-CSRFToken": csrf() },
+        target: "#excerpt-panel", swap: "outerHTML",
         values: { start: range.start, end: range.end, version: target.dataset.version, snap: snap() }
       });
     }

@@ -1,0 +1,324 @@
+"""Coding a transcript in Chromium: select, code, reload, overlap, boundaries, undo, delete."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from tests.base import make_code, make_project, make_transcript, make_user
+from tests.browser.base import BrowserTestCase
+from transcripts import actions
+from transcripts.models import AuditEvent, Excerpt, Membership
+
+TEXT = (
+    "Interviewer: What keeps you going? 💪\n"
+    "P07: Honestly the group chat. José said the café meetings help, and I agree.\n"
+    "Interviewer: Anything else?\n"
+    "P07: قالت إن المجموعة ساعدتها — that's what Amal told me. Boundaries matter too.\n"
+    "Interviewer: Thanks.\n"
+)
+
+
+class CodingFlowTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.alice = make_user("alice")
+        self.bob = make_user("bob", first_name="Bob", last_name="Coder")
+        self.rita = make_user("rita")
+        self.project = make_project(self.alice)
+        actions.set_role(self.project, self.bob, Membership.Role.CODER, by=self.alice)
+        actions.set_role(self.project, self.rita, Membership.Role.READER, by=self.alice)
+        from transcripts.importers import parse_transcript
+
+        parsed = parse_transcript("P07.txt", TEXT.encode())
+        self.transcript = make_transcript(self.project, title="P07", text=parsed.text, turns=parsed.turns)
+        self.community = make_code(self.project, name="Sense of community", color="#2ca02c", definition="Peers as a group")
+        self.boundaries = make_code(self.project, name="Setting boundaries", color="#1f77b4", definition="Limits at work")
+        self.selfcare = make_code(self.project, name="Self-care routines", color="#ff7f0e", definition="Habits outside work")
+        self.url = self.url_for(self.transcript)
+
+    def url_for(self, transcript) -> str:
+        return self.url(reverse("transcript_detail", args=[transcript.pk]))
+
+    def open(self, user):
+        page = self.new_page(user)
+        page.goto(self.url)
+        page.wait_for_selector("#transcript-text")
+        return page
+
+    def select(self, page, start: int, end: int) -> None:
+        page.evaluate(
+            "([s, e]) => { const box = document.getElementById('transcript-text'); box.focus();"
+            " window.peercodingOffsets.selectCodePoints(box, s, e); }",
+            [start, end],
+        )
+
+    def pick(self, page, *names: str) -> None:
+        """Open the picker with the keyboard, filter to each name, add it, then apply."""
+        page.keyboard.press("c")
+        page.wait_for_selector("#code-picker[open]")
+        for name in names:
+            page.fill("#picker-filter", name)
+            page.keyboard.press("Control+Enter")
+        page.keyboard.press("Enter")
+
+    def wait_for_excerpts(self, n: int) -> None:
+        for _ in range(100):
+            if Excerpt.objects.count() == n:
+                return
+            import time
+
+            time.sleep(0.05)
+        self.assertEqual(Excerpt.objects.count(), n)
+
+    def test_textcontent_is_exactly_the_stored_text(self):
+        page = self.open(self.bob)
+        self.assertEqual(page.eval_on_selector("#transcript-text", "el => el.textContent"), self.transcript.text)
+        self.assertNoConsoleErrors()
+
+    def test_select_code_reload_and_the_exact_text_is_still_there(self):
+        text = self.transcript.text
+        start = text.index("José said the café")
+        end = start + len("José said the café meetings help")
+        page = self.open(self.bob)
+        self.select(page, start, end)
+        self.pick(page, "community")
+        self.wait_for_excerpts(1)
+        page.wait_for_selector("#excerpt-panel blockquote")
+        excerpt = Excerpt.objects.get()
+        self.assertEqual(excerpt.quote, "José said the café meetings help")
+        self.assertEqual((excerpt.start, excerpt.end, excerpt.coder), (start, end, self.bob))
+        self.assertEqual(list(excerpt.codes.all()), [self.community])
+        page.reload()
+        mark = page.locator(f'mark[data-excerpts~="{excerpt.pk}"]')
+        self.assertEqual("".join(mark.all_inner_texts()), "José said the café meetings help")
+        self.assertEqual(page.locator(".stripe").count(), 1)
+        self.screenshot(page, "coding-after-reload")
+        self.assertNoConsoleErrors()
+
+    def test_offsets_survive_emoji_and_right_to_left_text(self):
+        text = self.transcript.text
+        start = text.index("💪")
+        page = self.open(self.bob)
+        self.select(page, start, start + 1)
+        self.pick(page, "self-care")
+        self.wait_for_excerpts(1)
+        self.assertEqual(Excerpt.objects.get().quote, "💪")
+        rtl_start = text.index("المجموعة")
+        self.select(page, rtl_start, rtl_start + len("المجموعة ساعدتها"))
+        self.pick(page, "community")
+        self.wait_for_excerpts(2)
+        self.assertEqual(Excerpt.objects.order_by("pk").last().quote, "المجموعة ساعدتها")
+
+    def test_a_selection_across_paragraphs_and_inside_a_label_snaps_to_words(self):
+        text = self.transcript.text
+        start = text.index("nterviewer: Anything")  # inside the speaker label
+        end = text.index("Boundaries") + 3  # inside a word, on the next line
+        page = self.open(self.bob)
+        self.select(page, start, end)
+        self.pick(page, "boundaries")
+        self.wait_for_excerpts(1)
+        excerpt = Excerpt.objects.get()
+        self.assertEqual(excerpt.start, text.index("Interviewer: Anything"))
+        self.assertEqual(excerpt.end, text.index("Boundaries") + len("Boundaries"))
+
+    def test_overlapping_codes_and_several_codes_at_once(self):
+        text = self.transcript.text
+        a = text.index("Honestly the group chat")
+        b = text.index("the group chat. José")
+        page = self.open(self.bob)
+        self.select(page, a, a + len("Honestly the group chat"))
+        self.pick(page, "community", "self-care")
+        self.wait_for_excerpts(1)
+        self.select(page, b, b + len("the group chat. José said"))
+        self.pick(page, "boundaries")
+        self.wait_for_excerpts(2)
+        first, second = Excerpt.objects.order_by("pk")
+        self.assertEqual({c.name for c in first.codes.all()}, {"Sense of community", "Self-care routines"})
+        page.wait_for_function("() => document.querySelectorAll('.stripe').length === 3")
+        shared = page.locator(f'mark[data-excerpts="{first.pk} {second.pk}"]')
+        self.assertEqual(shared.inner_text(), "the group chat")
+        self.screenshot(page, "coding-overlap")
+
+    def test_the_picker_filters_by_definition_and_numbers_recent_codes(self):
+        text = self.transcript.text
+        page = self.open(self.bob)
+        start = text.index("Honestly")
+        self.select(page, start, start + 8)
+        page.keyboard.press("c")
+        page.fill("#picker-filter", "habits outside")  # words of the definition, not the name
+        visible = page.locator("#picker-list li[role=option]:not(.hidden)")
+        self.assertEqual(visible.all_inner_texts()[0].split("\n")[0].strip(), "Self-care routines")
+        self.assertEqual(visible.count(), 2)  # the code, and "create a new code"
+        page.keyboard.press("Enter")
+        self.wait_for_excerpts(1)
+        # The code just used is now recent code number 1.
+        start = text.index("Amal")
+        self.select(page, start, start + 4)
+        page.keyboard.press("c")
+        self.assertEqual(page.locator("#pick-%d .pick-number" % self.selfcare.pk).inner_text(), "1")
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+        self.wait_for_excerpts(2)
+        self.assertEqual(list(Excerpt.objects.order_by("pk").last().codes.all()), [self.selfcare])
+
+    def test_a_new_code_can_be_created_from_the_picker(self):
+        page = self.open(self.bob)
+        start = self.transcript.text.index("Amal")
+        self.select(page, start, start + 4)
+        page.keyboard.press("c")
+        page.fill("#picker-filter", "Naming peers")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        self.wait_for_excerpts(1)
+        self.assertEqual(list(Excerpt.objects.get().codes.values_list("name", flat=True)), ["Naming peers"])
+
+    def test_boundary_change_undo_and_delete(self):
+        text = self.transcript.text
+        start = text.index("group chat")
+        excerpt = actions.create_excerpt(
+            self.transcript, start=start, end=start + len("group chat"), codes=[self.community], by=self.bob
+        )
+        page = self.open(self.bob)
+        page.locator(f'mark[data-excerpts~="{excerpt.pk}"]').first.click()
+        page.wait_for_selector("#move-end-right")
+        page.keyboard.press("Alt+Shift+ArrowRight")  # end: take in the full stop
+        page.wait_for_selector("#excerpt-panel input[name=version][value='2']", state="attached")
+        page.keyboard.press("Alt+Shift+ArrowRight")  # end: take in the next word
+        page.wait_for_function(
+            "id => [...document.querySelectorAll(`mark[data-excerpts~=\"${id}\"]`)].map(m => m.textContent).join('').includes('José')",
+            arg=excerpt.pk,
+        )
+        excerpt.refresh_from_db()
+        self.assertEqual(excerpt.quote, "group chat. José")
+        page.click("#undo-button")
+        page.wait_for_function(
+            "id => ![...document.querySelectorAll(`mark[data-excerpts~=\"${id}\"]`)].map(m => m.textContent).join('').includes('José')",
+            arg=excerpt.pk,
+        )
+        excerpt.refresh_from_db()
+        self.assertEqual(excerpt.quote, "group chat.")
+        page.click("#undo-button")
+        page.wait_for_function(
+            "id => [...document.querySelectorAll(`mark[data-excerpts~=\"${id}\"]`)].map(m => m.textContent).join('') === 'group chat'",
+            arg=excerpt.pk,
+        )
+        excerpt.refresh_from_db()
+        self.assertEqual(excerpt.quote, "group chat")
+        page.locator(f'mark[data-excerpts~="{excerpt.pk}"]').first.click()
+        page.wait_for_selector("#delete-excerpt")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#delete-excerpt")
+        page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 0")
+        self.assertFalse(Excerpt.objects.exists())
+        page.keyboard.press("Control+z")
+        page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 1")
+        self.assertEqual(Excerpt.objects.get().quote, "group chat")
+        verbs = list(AuditEvent.objects.filter(verb__startswith="excerpt.").values_list("verb", flat=True).order_by("pk"))
+        self.assertEqual(
+            verbs,
+            [
+                "excerpt.created",
+                "excerpt.changed",
+                "excerpt.changed",
+                "excerpt.undone",
+                "excerpt.undone",
+                "excerpt.deleted",
+                "excerpt.undone",
+            ],
+        )
+
+    def test_a_memo_saves_and_a_stale_memo_edit_keeps_the_users_text(self):
+        start = self.transcript.text.index("group chat")
+        excerpt = actions.create_excerpt(self.transcript, start=start, end=start + 10, codes=[self.community], by=self.bob)
+        page = self.open(self.bob)
+        page.locator(f'mark[data-excerpts~="{excerpt.pk}"]').first.click()
+        page.wait_for_selector("#excerpt-memo")
+        # Meanwhile the lead edits the same excerpt's memo.
+        actions.change_excerpt(excerpt, by=self.alice, expected_version=1, memo="Lead's note")
+        page.fill("#excerpt-memo", "My careful memo")
+        page.click("#excerpt-form button[type=submit]")
+        page.wait_for_selector("#excerpt-panel .form-errors")
+        self.assertIn("changed this excerpt meanwhile", page.inner_text("#excerpt-panel"))
+        self.assertEqual(page.input_value("#excerpt-memo"), "My careful memo")
+        excerpt.refresh_from_db()
+        self.assertEqual(excerpt.memo, "Lead's note")
+        page.click("#excerpt-form button[type=submit]")
+        page.wait_for_function("() => !document.querySelector('#excerpt-panel .form-errors')")
+        excerpt.refresh_from_db()
+        self.assertEqual(excerpt.memo, "My careful memo")
+
+    def test_the_whole_flow_works_from_the_keyboard(self):
+        page = self.open(self.bob)
+        page.focus("#transcript-text")
+        page.keyboard.press("ArrowDown")  # caret to the start of the next line
+        for _ in range(2):
+            page.keyboard.press("Shift+ArrowRight")  # select "P07: Honestly" word by word
+        selected = page.evaluate("window.getSelection().toString()")
+        self.assertTrue(selected.strip(), "keyboard selection selected nothing")
+        page.keyboard.press("c")
+        page.keyboard.type("bound")
+        page.keyboard.press("Enter")
+        self.wait_for_excerpts(1)
+        self.assertIn(Excerpt.objects.get().quote.strip(), self.transcript.text)
+        page.keyboard.press("Escape")
+        page.focus("#transcript-text")
+        page.keyboard.press("n")
+        page.wait_for_selector("#excerpt-memo")
+        page.keyboard.press("m")
+        page.keyboard.type("Typed without a mouse")
+        page.keyboard.press("Control+Enter")  # saves the memo
+        page.wait_for_function("() => document.querySelector('#excerpt-memo') && document.querySelector('#excerpt-memo').value.includes('without')")
+        for _ in range(50):
+            if Excerpt.objects.get().memo:
+                break
+            page.wait_for_timeout(50)
+        self.assertEqual(Excerpt.objects.get().memo, "Typed without a mouse")
+
+    def test_readers_see_coding_but_get_no_controls(self):
+        start = self.transcript.text.index("group chat")
+        excerpt = actions.create_excerpt(self.transcript, start=start, end=start + 10, codes=[self.community], by=self.bob)
+        page = self.open(self.rita)
+        self.assertEqual(page.locator("mark.hl").count(), 1)
+        self.assertEqual(page.locator("#code-picker").count(), 0)
+        self.assertEqual(page.locator("#undo-button").count(), 0)
+        page.locator(f'mark[data-excerpts~="{excerpt.pk}"]').first.click()
+        page.wait_for_selector("#excerpt-panel blockquote")
+        self.assertEqual(page.locator("#excerpt-memo").count(), 0)
+        self.assertEqual(page.locator("#delete-excerpt").count(), 0)
+        self.select(page, start, start + 5)
+        page.keyboard.press("c")
+        page.wait_for_timeout(200)
+        self.assertEqual(Excerpt.objects.count(), 1)
+        self.screenshot(page, "coding-reader")
+
+    def test_two_coders_at_once_both_keep_their_work_and_see_each_other(self):
+        text = self.transcript.text
+        bob_page = self.open(self.bob)
+        alice_page = self.open(self.alice)
+        a = text.index("group chat")
+        b = text.index("Boundaries matter")
+        self.select(bob_page, a, a + 10)
+        self.select(alice_page, b, b + len("Boundaries matter"))
+        self.pick(bob_page, "community")
+        self.pick(alice_page, "boundaries")
+        self.wait_for_excerpts(2)
+        # Each page shows the other's excerpt within a few seconds (polling).
+        for page in (bob_page, alice_page):
+            page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 2", timeout=10_000)
+        self.assertEqual({e.coder for e in Excerpt.objects.all()}, {self.alice, self.bob})
+
+    def test_a_double_submit_codes_once(self):
+        page = self.open(self.bob)
+        start = self.transcript.text.index("group chat")
+        token = "same-token-twice"
+        for _ in range(2):
+            page.evaluate(
+                "([url, s, e, code, tok]) => fetch(url, {method: 'POST', headers: {'X-CSRFToken':"
+                " document.querySelector('input[name=csrfmiddlewaretoken]').value, 'HX-Request': 'true',"
+                " 'Content-Type': 'application/x-www-form-urlencoded'},"
+                " body: new URLSearchParams({start: s, end: e, codes: String(code), client_token: tok})})",
+                [reverse("excerpt_create", args=[self.transcript.pk]), start, start + 10, self.community.pk, token],
+            )
+        self.wait_for_excerpts(1)
+        page.wait_for_timeout(300)
+        self.assertEqual(Excerpt.objects.count(), 1)
