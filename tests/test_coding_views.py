@@ -1,0 +1,285 @@
+"""The coding endpoints: permissions, validation, stale edits, undo, double submits, query counts."""
+
+import random
+
+from django.urls import reverse
+
+from tests.base import BaseTestCase, make_code, make_excerpt, make_transcript, make_user
+from transcripts import actions
+from transcripts.models import AuditEvent, CodeApplication, Excerpt, Membership
+
+HTMX = {"HX-Request": "true"}
+
+
+class CreateExcerptTests(BaseTestCase):
+    def setUp(self) -> None:
+        self.url = reverse("excerpt_create", args=[self.transcript.pk])
+        self.start = self.transcript.text.index("The group chat")
+
+    def post(self, user, **data):
+        self.client.force_login(user)
+        data.setdefault("start", self.start)
+        data.setdefault("end", self.start + len("The group chat"))
+        data.setdefault("codes", str(self.code.pk))
+        return self.client.post(self.url, data, headers=HTMX)
+
+    def test_members_who_may_code_create_excerpts_and_others_are_refused(self):
+        self.assertEqual(self.post(self.oscar).status_code, 404)
+        self.assertEqual(self.post(self.rita).status_code, 403)
+        self.assertFalse(Excerpt.objects.exists())
+        response = self.post(self.bob)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("coding-changed", response["HX-Trigger"])
+        excerpt = Excerpt.objects.get()
+        self.assertEqual((excerpt.quote, excerpt.coder), ("The group chat", self.bob))
+
+    def test_it_snaps_to_words_when_asked(self):
+        self.post(self.bob, start=self.start + 2, end=self.start + 7, snap="1")
+        self.assertEqual(Excerpt.objects.get().quote, "The group")
+
+    def test_codes_of_another_project_or_missing_codes_are_refused_with_a_message(self):
+        foreign = make_code(self.other_project, name="Foreign")
+        for codes in [str(foreign.pk), "999999", ""]:
+            response = self.post(self.bob, codes=codes)
+            self.assertEqual(response.status_code, 200)
+            self.assertContains(response, "form-errors")
+        self.assertFalse(Excerpt.objects.exists())
+
+    def test_an_archived_code_cannot_be_applied(self):
+        self.code.archived = True
+        self.code.save(update_fields=["archived"])
+        response = self.post(self.bob)
+        self.assertContains(response, "deleted or archived meanwhile")
+        self.assertFalse(Excerpt.objects.exists())
+
+    def test_offsets_outside_the_text_are_refused(self):
+        for start, end in [(5, 5), (10, 3), (0, 10_000), ("x", 3)]:
+            self.post(self.bob, start=start, end=end)
+        self.assertFalse(Excerpt.objects.exists())
+
+    def test_a_retried_request_codes_once(self):
+        self.post(self.bob, client_token="abc-123")
+        self.post(self.bob, client_token="abc-123")
+        self.assertEqual(Excerpt.objects.count(), 1)
+        self.assertEqual(AuditEvent.objects.filter(verb="excerpt.created").count(), 1)
+
+    def test_a_new_code_from_the_picker_respects_the_project_setting(self):
+        self.post(self.bob, codes="", new_code="Naming peers")
+        self.assertEqual(list(Excerpt.objects.get().codes.values_list("name", flat=True)), ["Naming peers"])
+        self.project.only_leads_create_codes = True
+        self.project.save(update_fields=["only_leads_create_codes"])
+        response = self.post(self.bob, codes="", new_code="Another new code")
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(self.project.codes.filter(name="Another new code").exists())
+        self.post(self.alice, codes="", new_code="Another new code")
+        self.assertTrue(self.project.codes.filter(name="Another new code").exists())
+
+    def test_without_htmx_it_redirects_back_to_the_transcript(self):
+        self.client.force_login(self.bob)
+        response = self.client.post(self.url, {"start": self.start, "end": self.start + 3, "codes": self.code.pk})
+        excerpt = Excerpt.objects.get()
+        self.assertRedirects(
+            response, reverse("transcript_detail", args=[self.transcript.pk]) + f"?excerpt={excerpt.pk}",
+            fetch_redirect_response=False,
+        )
+
+
+class ChangeExcerptTests(BaseTestCase):
+    def setUp(self) -> None:
+        self.excerpt = make_excerpt(self.transcript, [self.code], start=0, end=12, by=self.bob)
+        self.url = reverse("excerpt_update", args=[self.excerpt.pk])
+        self.other = make_code(self.project, name="Boundaries")
+
+    def test_only_the_coder_or_a_lead_may_change_an_excerpt(self):
+        carol = make_user("carol")
+        actions.set_role(self.project, carol, Membership.Role.CODER, by=self.alice)
+        for user, status in [(self.oscar, 404), (self.rita, 403), (carol, 403)]:
+            self.client.force_login(user)
+            response = self.client.post(self.url, {"version": 1, "memo": "hijack"}, headers=HTMX)
+            self.assertEqual(response.status_code, status)
+        self.excerpt.refresh_from_db()
+        self.assertEqual((self.excerpt.memo, self.excerpt.version), ("", 1))
+        self.client.force_login(self.alice)
+        self.client.post(self.url, {"version": 1, "memo": "Lead's note"}, headers=HTMX)
+        self.excerpt.refresh_from_db()
+        self.assertEqual(self.excerpt.memo, "Lead's note")
+
+    def test_codes_memo_and_boundaries_change_and_are_audited(self):
+        self.client.force_login(self.bob)
+        self.client.post(self.url, {"version": 1, "codes": f"{self.code.pk},{self.other.pk}", "memo": "Two codes"}, headers=HTMX)
+        self.client.post(self.url, {"version": 2, "move": "end-right"}, headers=HTMX)
+        self.excerpt.refresh_from_db()
+        self.assertEqual(set(self.excerpt.codes.all()), {self.code, self.other})
+        self.assertEqual(self.excerpt.memo, "Two codes")
+        self.assertEqual(self.excerpt.quote, self.transcript.text[0 : self.excerpt.end])
+        self.assertGreater(self.excerpt.end, 12)
+        events = AuditEvent.objects.filter(verb="excerpt.changed").order_by("pk")
+        self.assertEqual(events[0].before["codes"], [self.code.pk])
+        self.assertEqual(events[1].before["end"], 12)
+
+    def test_a_stale_version_is_refused_with_409_and_keeps_the_typed_memo(self):
+        actions.change_excerpt(self.excerpt, by=self.alice, expected_version=1, memo="Lead got there first")
+        self.client.force_login(self.bob)
+        response = self.client.post(self.url, {"version": 1, "memo": "Bob's <b>careful</b> memo"}, headers=HTMX)
+        self.assertEqual(response.status_code, 409)
+        self.assertContains(response, "Bob&#x27;s &lt;b&gt;careful&lt;/b&gt; memo", status_code=409)
+        self.assertContains(response, "Lead got there first", status_code=409)
+        self.excerpt.refresh_from_db()
+        self.assertEqual(self.excerpt.memo, "Lead got there first")
+
+    def test_an_excerpt_needs_a_code(self):
+        self.client.force_login(self.bob)
+        response = self.client.post(self.url, {"version": 1, "codes": ""}, headers=HTMX)
+        self.assertContains(response, "at least one code")
+        self.assertEqual(list(self.excerpt.codes.all()), [self.code])
+
+    def test_a_deleted_excerpt_is_a_clear_404(self):
+        self.client.force_login(self.bob)
+        self.client.post(reverse("excerpt_delete", args=[self.excerpt.pk]), {"version": 1}, headers=HTMX)
+        self.assertFalse(Excerpt.objects.exists())
+        response = self.client.post(self.url, {"version": 1, "memo": "late"}, headers=HTMX)
+        self.assertEqual(response.status_code, 404)
+
+
+class UndoTests(BaseTestCase):
+    def test_undo_walks_back_the_users_own_actions_only(self):
+        url = reverse("coding_undo", args=[self.transcript.pk])
+        mine = make_excerpt(self.transcript, [self.code], start=0, end=5, by=self.bob)
+        theirs = make_excerpt(self.transcript, [self.code], start=6, end=10, by=self.alice)
+        actions.change_excerpt(mine, by=self.bob, expected_version=1, memo="changed")
+        self.client.force_login(self.bob)
+        self.client.post(url, headers=HTMX)
+        mine.refresh_from_db()
+        self.assertEqual(mine.memo, "")
+        self.client.post(url, headers=HTMX)
+        self.assertFalse(Excerpt.objects.filter(pk=mine.pk).exists())
+        self.assertTrue(Excerpt.objects.filter(pk=theirs.pk).exists())
+        response = self.client.post(url, headers=HTMX)
+        self.assertContains(response, "nothing of yours to undo")
+        self.client.force_login(self.rita)
+        self.assertEqual(self.client.post(url, headers=HTMX).status_code, 403)
+
+    def test_undoing_a_delete_restores_the_excerpt_and_its_codes(self):
+        excerpt = make_excerpt(self.transcript, [self.code], start=0, end=5, by=self.bob, memo="keep me")
+        actions.delete_excerpt(excerpt, by=self.bob)
+        actions.undo_last(self.transcript, by=self.bob)
+        restored = Excerpt.objects.get()
+        self.assertEqual((restored.start, restored.end, restored.memo), (0, 5, "keep me"))
+        self.assertEqual(list(restored.codes.all()), [self.code])
+
+
+class TranscriptPageTests(BaseTestCase):
+    def test_readers_get_no_coding_controls(self):
+        url = reverse("transcript_detail", args=[self.transcript.pk])
+        self.client.force_login(self.rita)
+        response = self.client.get(url)
+        self.assertNotContains(response, 'id="code-picker"')
+        self.assertNotContains(response, 'id="undo-button"')
+        self.assertContains(response, "read only")
+        self.client.force_login(self.bob)
+        self.assertContains(self.client.get(url), 'id="code-picker"')
+
+    def test_filters_show_one_coders_or_one_codes_coding(self):
+        other = make_code(self.project, name="Boundaries")
+        mine = make_excerpt(self.transcript, [self.code], start=0, end=5, by=self.bob)
+        theirs = make_excerpt(self.transcript, [other], start=6, end=10, by=self.alice)
+        url = reverse("transcript_detail", args=[self.transcript.pk])
+        self.client.force_login(self.bob)
+        for query, shown, hidden in [
+            ("?coder=mine", mine, theirs),
+            (f"?coder={self.alice.pk}", theirs, mine),
+            (f"?code={other.pk}", theirs, mine),
+        ]:
+            response = self.client.get(url + query)
+            self.assertContains(response, f'data-excerpts="{shown.pk}"')
+            self.assertNotContains(response, f'data-excerpts="{hidden.pk}"')
+
+    def test_the_state_token_changes_when_coding_changes(self):
+        url = reverse("transcript_state", args=[self.transcript.pk])
+        self.client.force_login(self.rita)
+        first = self.client.get(url).json()["state"]
+        excerpt = make_excerpt(self.transcript, [self.code], by=self.bob)
+        second = self.client.get(url).json()["state"]
+        actions.change_excerpt(excerpt, by=self.bob, expected_version=1, memo="x")
+        third = self.client.get(url).json()["state"]
+        self.assertEqual(len({first, second, third}), 3)
+        self.client.force_login(self.oscar)
+        self.assertEqual(self.client.get(url).status_code, 404)
+
+    def test_codes_css_carries_only_validated_colours(self):
+        make_code(self.project, name="Blue", color="#1f77b4")
+        self.client.force_login(self.rita)
+        response = self.client.get(reverse("codes_css", args=[self.project.slug]))
+        self.assertEqual(response["Content-Type"], "text/css; charset=utf-8")
+        self.assertIn(".c-%d{--code:#1f77b4;--code-ink:#fff}" % self.project.codes.get(name="Blue").pk, response.content.decode())
+        self.client.force_login(self.oscar)
+        self.assertEqual(self.client.get(reverse("codes_css", args=[self.project.slug])).status_code, 404)
+
+
+def long_text(n_words: int, seed: int = 1) -> str:
+    rng = random.Random(seed)
+    words = "peer group boundaries self care supervisor policy stigma recovery honestly really".split()
+    lines = []
+    for turn in range(n_words // 60):
+        speaker = "Interviewer" if turn % 2 == 0 else "P07"
+        lines.append(f"{speaker}: " + " ".join(rng.choice(words) for _ in range(60)))
+    return "\n".join(lines)
+
+
+class TranscriptPageQueryTests(BaseTestCase):
+    def build(self, transcript, n_excerpts: int, n_codes: int) -> None:
+        codes = [make_code(self.project, name=f"Code {transcript.pk}-{i}") for i in range(n_codes)]
+        rng = random.Random(n_excerpts)
+        length = len(transcript.text)
+        for i in range(n_excerpts):
+            start = rng.randrange(0, length - 2)
+            actions.create_excerpt(
+                transcript,
+                start=start,
+                end=min(length, start + rng.randrange(1, 200)),
+                codes=rng.sample(codes, k=min(2, len(codes))),
+                by=self.bob if i % 2 else self.alice,
+            )
+
+    def count_queries(self, transcript, **params) -> int:
+        url = reverse("transcript_detail", args=[transcript.pk])
+        self.client.force_login(self.bob)
+        self.client.get(url)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(url, params)
+        self.assertEqual(response.status_code, 200)
+        return len(queries)
+
+    def test_the_page_costs_a_fixed_number_of_queries_however_much_coding_there_is(self):
+        from transcripts.importers import parse_transcript
+
+        small = make_transcript(self.project, title="Small", text=long_text(600))
+        parsed = parse_transcript("P07.txt", long_text(15_000).encode())
+        big = make_transcript(self.project, title="Long", text=parsed.text, turns=parsed.turns)
+        self.build(small, n_excerpts=3, n_codes=2)
+        self.build(big, n_excerpts=400, n_codes=12)
+        baseline = self.count_queries(small)
+        self.assertLessEqual(baseline, 14)
+        self.assertEqual(self.count_queries(big), baseline)
+        self.assertEqual(self.count_queries(big, focus=self.code.pk), baseline + 1)  # the two example quotes
+        self.assertEqual(self.count_queries(big, coder="mine", uncoded="1"), baseline)
+        self.assertGreaterEqual(len(parsed.text.split()), 15_000)
+        self.assertEqual(CodeApplication.objects.filter(excerpt__transcript=big).count(), 800)
+
+    def test_partials_cost_no_more_than_the_page(self):
+        self.build(self.transcript, n_excerpts=5, n_codes=3)
+        full = self.count_queries(self.transcript)
+        url = reverse("transcript_detail", args=[self.transcript.pk])
+        for partial in ("coding-area", "code-panel", "excerpt-panel"):
+            from django.db import connection
+            from django.test.utils import CaptureQueriesContext
+
+            with CaptureQueriesContext(connection) as queries:
+                response = self.client.get(url, {"partial": partial}, headers=HTMX)
+            self.assertEqual(response.status_code, 200)
+            self.assertContains(response, f'id="{partial}"')
+            self.assertNotContains(response, "<html")
+            self.assertLessEqual(len(queries), full)
