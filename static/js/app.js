@@ -17,6 +17,7 @@
   // A failed htmx request must never fail silently: tell the user, keep what they typed.
   document.body.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
+    if (status === 401 || event.detail.xhr.getResponseHeader("HX-Trigger")) return; // the server said what to do
     var text = status === 403 ? "You do not have permission to do that." :
       status === 404 ? "That item no longer exists; reload the page to see the current state." :
       status === 409 ? "Someone else changed this meanwhile; reload to see their change. Your text is kept." :

@@ -6,6 +6,7 @@
   var selectedExcerpt = null; // id of the excerpt open in the side panel
   var pending = null; // code point offsets of the selection the picker will code
   var chosen = []; // code ids toggled in the picker
+  var lastAttempt = null; // the selection of the coding request in flight
   var POLL_MS = 4000;
 
   function $(id) { return document.getElementById(id); }
@@ -87,14 +88,22 @@
 
   // ---- Opening an excerpt in the side panel. ----
   function openExcerpt(id, scroll) {
+    var panel = $("excerpt-panel");
+    var showing = panel && Number(panel.dataset.excerptId) === id;
     selectedExcerpt = id;
     markSelected();
+    if (showing) {
+      if (scroll) scrollToExcerpt(id);
+      return;
+    }
     var url = area().dataset.excerptUrl.replace(/\/0\/$/, "/" + id + "/");
     htmx.ajax("GET", url, { target: "#excerpt-panel", swap: "outerHTML" });
-    if (scroll) {
-      var mark = textBox().querySelector('mark[data-excerpts~="' + id + '"]');
-      if (mark) mark.scrollIntoView({ block: "center" });
-    }
+    if (scroll) scrollToExcerpt(id);
+  }
+
+  function scrollToExcerpt(id) {
+    var mark = textBox().querySelector('mark[data-excerpts~="' + id + '"]');
+    if (mark) mark.scrollIntoView({ block: "center" });
   }
 
   function excerptAt(mark) {
@@ -136,9 +145,22 @@
     htmx.ajax("POST", area().dataset.applyUrl, {
       target: "#excerpt-panel", swap: "outerHTML", values: values
     });
+    lastAttempt = target;
     pending = null;
-    window.getSelection().removeAllRanges();
   }
+
+  // If coding a selection fails (a lost session, the server unreachable), select it again so
+  // the user can retry without hunting for the passage.
+  function restoreAttempt() {
+    if (!lastAttempt || !textBox()) return;
+    offsets.selectCodePoints(textBox(), lastAttempt.start, lastAttempt.end);
+    lastAttempt = null;
+  }
+  document.body.addEventListener("htmx:responseError", restoreAttempt);
+  document.body.addEventListener("htmx:sendError", restoreAttempt);
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) lastAttempt = null;
+  });
 
   function rememberRecent(ids) {
     try {
@@ -431,8 +453,17 @@
 
   // ---- After htmx swaps: redraw, keep focus, follow the selected excerpt. ----
   var textHadFocus = false;
-  document.body.addEventListener("htmx:beforeSwap", function () {
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
     textHadFocus = document.activeElement === textBox();
+    // Never throw away a memo being written: only its own form's answer may replace it.
+    var memo = $("excerpt-memo");
+    var target = event.detail.target;
+    var fromForm = event.detail.requestConfig && event.detail.requestConfig.elt &&
+      event.detail.requestConfig.elt.closest && event.detail.requestConfig.elt.closest("#excerpt-form");
+    if (memo && target && target.id === "excerpt-panel" && memo.value !== memo.defaultValue && !fromForm) {
+      event.detail.shouldSwap = false;
+      notify("warning", "Save or undo your memo first; it was kept.");
+    }
   });
   document.body.addEventListener("htmx:afterSwap", function (event) {
     var panel = $("excerpt-panel");

@@ -11,7 +11,7 @@ from transcripts.models import AuditEvent, Excerpt, Membership
 
 TEXT = (
     "Interviewer: What keeps you going? 💪\n"
-    "P07: Honestly the group chat. José said the café meetings help, and I agree.\n"
+    "P07: Honestly the group chat. José said the café meetings help, and I agree. Spın̈al Tap, ha.\n"
     "Interviewer: Anything else?\n"
     "P07: قالت إن المجموعة ساعدتها — that's what Amal told me. Boundaries matter too.\n"
     "Interviewer: Thanks.\n"
@@ -61,14 +61,19 @@ class CodingFlowTests(BrowserTestCase):
             page.keyboard.press("Control+Enter")
         page.keyboard.press("Enter")
 
-    def wait_for_excerpts(self, n: int) -> None:
+    def wait_for_excerpts(self, n: int, page=None) -> None:
+        """Wait until n excerpts are stored and, given a page, until it shows them."""
         for _ in range(100):
             if Excerpt.objects.count() == n:
-                return
+                break
             import time
 
             time.sleep(0.05)
         self.assertEqual(Excerpt.objects.count(), n)
+        if page is not None:
+            page.wait_for_function(
+                "n => JSON.parse(document.getElementById('excerpt-data').dataset.json).length === n", arg=n
+            )
 
     def test_textcontent_is_exactly_the_stored_text(self):
         page = self.open(self.bob)
@@ -101,13 +106,37 @@ class CodingFlowTests(BrowserTestCase):
         page = self.open(self.bob)
         self.select(page, start, start + 1)
         self.pick(page, "self-care")
-        self.wait_for_excerpts(1)
+        self.wait_for_excerpts(1, page)
         self.assertEqual(Excerpt.objects.get().quote, "💪")
         rtl_start = text.index("المجموعة")
         self.select(page, rtl_start, rtl_start + len("المجموعة ساعدتها"))
         self.pick(page, "community")
         self.wait_for_excerpts(2)
         self.assertEqual(Excerpt.objects.order_by("pk").last().quote, "المجموعة ساعدتها")
+
+    def test_offsets_survive_combining_marks_without_a_precomposed_form(self):
+        text = self.transcript.text
+        start = text.index("Spın̈al")
+        self.assertEqual(text[start + 3 : start + 5], "n\u0308")  # n + combining diaeresis stays two code points
+        page = self.open(self.bob)
+        self.select(page, start, start + len("Spın̈al Tap"))
+        self.pick(page, "community")
+        self.wait_for_excerpts(1)
+        self.assertEqual(Excerpt.objects.get().quote, "Spın̈al Tap")
+
+    def test_a_lost_session_keeps_the_selection_and_says_what_to_do(self):
+        page = self.open(self.bob)
+        start = self.transcript.text.index("group chat")
+        from django.contrib.sessions.models import Session
+
+        Session.objects.all().delete()  # the session expires while the page is open
+        self.select(page, start, start + 10)
+        self.pick(page, "community")
+        page.wait_for_selector(".message-error")
+        self.assertIn("session has ended", page.inner_text("#messages"))
+        self.assertEqual(page.evaluate("() => window.getSelection().toString()"), "group chat")
+        self.assertFalse(Excerpt.objects.exists())
+        self.assertEqual(page.locator("#excerpt-panel .stacked-form, #excerpt-panel #id_password").count(), 0)
 
     def test_a_selection_across_paragraphs_and_inside_a_label_snaps_to_words(self):
         text = self.transcript.text
@@ -128,7 +157,7 @@ class CodingFlowTests(BrowserTestCase):
         page = self.open(self.bob)
         self.select(page, a, a + len("Honestly the group chat"))
         self.pick(page, "community", "self-care")
-        self.wait_for_excerpts(1)
+        self.wait_for_excerpts(1, page)
         self.select(page, b, b + len("the group chat. José said"))
         self.pick(page, "boundaries")
         self.wait_for_excerpts(2)
@@ -150,7 +179,7 @@ class CodingFlowTests(BrowserTestCase):
         self.assertEqual(visible.all_inner_texts()[0].split("\n")[0].strip(), "Self-care routines")
         self.assertEqual(visible.count(), 2)  # the code, and "create a new code"
         page.keyboard.press("Enter")
-        self.wait_for_excerpts(1)
+        self.wait_for_excerpts(1, page)
         # The code just used is now recent code number 1.
         start = text.index("Amal")
         self.select(page, start, start + 4)
@@ -258,7 +287,7 @@ class CodingFlowTests(BrowserTestCase):
         page.keyboard.press("c")
         page.keyboard.type("bound")
         page.keyboard.press("Enter")
-        self.wait_for_excerpts(1)
+        self.wait_for_excerpts(1, page)
         self.assertIn(Excerpt.objects.get().quote.strip(), self.transcript.text)
         page.keyboard.press("Escape")
         page.focus("#transcript-text")
