@@ -139,8 +139,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A file, not memory, so the browser tests' live server threads each get a connection.
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+            # A file, not memory, so the browser tests' live server threads each get a connection;
+            # one per process, so two test runs on one machine never share it.
+            "TEST": {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -97,3 +97,12 @@ class SpeakerRolesForm(forms.Form):
 
     def roles(self) -> dict[str, str]:
         return {label: self.cleaned_data[f"role_{index}"] for index, label in enumerate(self.labels)}
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        from .models import Project
+
+        model = Project
+        fields = ["name", "description", "only_leads_create_codes"]
+        labels = {"only_leads_create_codes": "Only leads may add new codes"}

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.project_list, name="project_list"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
+    path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
     path("projects/<slug:slug>/import/", views.import_transcripts, name="import_transcripts"),
     path("projects/<slug:slug>/participants/", views.participant_list, name="participant_list"),
     path("projects/<slug:slug>/participants/add/", views.participant_create, name="participant_create"),

@@ -16,7 +16,7 @@ from .participants import (
     participant_sheet_import,
     participant_sheet_preview,
 )
-from .projects import project_detail, project_list
+from .projects import project_detail, project_list, project_settings
 from .transcripts import transcript_delete
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "participant_sheet_preview",
     "project_detail",
     "project_list",
+    "project_settings",
     "pseudonym_delete",
     "pseudonym_list",
     "transcript_deidentify",

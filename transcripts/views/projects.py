@@ -1,12 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
-from ..access import get_project_for_member
+from .. import audit
+from ..access import get_project_for_member, require
+from ..forms import ProjectSettingsForm
 from ..http import HtmxHttpRequest
-from ..models import Membership, Project
+from ..models import Membership
 
 
 @login_required
@@ -34,3 +38,22 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "n_codes": project.codes.count(),
     }
     return render(request, "transcripts/project_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    project, membership = get_project_for_member(request.user, slug)
+    require(membership.can_manage())
+    fields = ["name", "description", "only_leads_create_codes"]
+    before = {field: getattr(project, field) for field in fields}
+    form = ProjectSettingsForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            after = {field: getattr(project, field) for field in fields}
+            if after != before:
+                audit.record("project.changed", by=request.user, project=project, obj=project, before=before, after=after)
+        messages.success(request, "Project settings saved.")
+        return redirect("project_detail", project.slug)
+    return render(request, "transcripts/project_settings.html", {"project": project, "membership": membership, "form": form})

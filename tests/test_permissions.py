@@ -1,0 +1,259 @@
+"""Every URL of the app, tried by every kind of visitor.
+
+ROUTES has one entry per URL pattern (a test fails when a pattern has none). For each, the
+lowest role that may GET or POST it: "reader" < "coder" < "lead", or None when the method is
+not allowed at all. Anonymous visitors are sent to the login page (htmx requests get a 401),
+members of another project get 404, members below the role get 403, and a refused request
+changes nothing in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.contrib.auth.models import User
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.base import BaseTestCase, make_code, make_excerpt, make_transcript
+from transcripts import actions
+from transcripts.models import (
+    Attribute,
+    AuditEvent,
+    Code,
+    CodeApplication,
+    Excerpt,
+    Membership,
+    Memo,
+    Participant,
+    Pseudonym,
+    SpeakerTurn,
+    Transcript,
+)
+
+RANK = {"reader": 0, "coder": 1, "lead": 2}
+SECRET = "OTHER-PROJECT-SECRET"
+
+
+@dataclass
+class Route:
+    args: Callable  # world -> path args naming objects of the project
+    foreign: Callable | None  # world -> the same args naming the other project's objects
+    get: str | None = "reader"
+    post: str | None = None
+    data: Callable = field(default=lambda w: {})
+
+
+def _slug(w):
+    return [w.project.slug]
+
+
+def _other_slug(w):
+    return [w.other_project.slug]
+
+
+ROUTES: dict[str, Route] = {
+    "project_list": Route(args=lambda w: [], foreign=None),
+    "project_detail": Route(args=_slug, foreign=_other_slug),
+    "project_settings": Route(
+        args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
+    ),
+    "import_transcripts": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
+    "participant_list": Route(args=_slug, foreign=_other_slug),
+    "participant_create": Route(args=_slug, foreign=_other_slug, get=None, post="lead", data=lambda w: {"label": "P99"}),
+    "participant_sheet_preview": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
+    "participant_sheet_import": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
+    "pseudonym_list": Route(
+        args=_slug, foreign=_other_slug, get="lead", post="lead",
+        data=lambda w: {"original": "Maria", "replacement": "[Peer A]"},
+    ),
+    "pseudonym_delete": Route(
+        args=lambda w: [w.project.slug, w.pseudonym.pk],
+        foreign=lambda w: [w.project.slug, w.other_pseudonym.pk],
+        get=None, post="lead",
+    ),
+    "codes_css": Route(args=_slug, foreign=_other_slug),
+    "transcript_detail": Route(args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk]),
+    "transcript_state": Route(args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk]),
+    "transcript_speakers": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get="lead", post="lead",
+        data=lambda w: {"role_0": "other", "role_1": "other"},
+    ),
+    "transcript_deidentify": Route(
+        args=lambda w: [w.uncoded.pk], foreign=lambda w: [w.other_transcript.pk], get="lead", post="lead",
+        data=lambda w: {"hash": w.uncoded.content_hash},
+    ),
+    "transcript_delete": Route(
+        args=lambda w: [w.uncoded.pk], foreign=lambda w: [w.other_transcript.pk], get="lead", post="lead"
+    ),
+    "excerpt_create": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="coder",
+        data=lambda w: {"start": 0, "end": 5, "codes": str(w.code.pk)},
+    ),
+    "coding_undo": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="coder"
+    ),
+    "excerpt_detail": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
+    # The excerpt is the lead's: a coder may change only their own coding.
+    "excerpt_update": Route(
+        args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk], get=None, post="lead",
+        data=lambda w: {"version": 1, "memo": "changed"},
+    ),
+    "excerpt_delete": Route(
+        args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk], get=None, post="lead",
+        data=lambda w: {"version": 1},
+    ),
+}
+
+
+def app_url_names() -> set[str]:
+    """Names of every URL pattern served by the app (login, logout and admin are Django's)."""
+    names: set[str] = set()
+
+    def walk(patterns) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name == "admin":
+                    continue
+                walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and pattern.callback.__module__.startswith("transcripts."):
+                names.add(pattern.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def snapshot() -> tuple:
+    models = [AuditEvent, Transcript, SpeakerTurn, Excerpt, CodeApplication, Code, Participant, Attribute,
+              Membership, Memo, Pseudonym]
+    memos = tuple(Excerpt.objects.order_by("pk").values_list("memo", "version"))
+    names = tuple(Transcript.objects.order_by("pk").values_list("title", flat=True))
+    return tuple(model.objects.count() for model in models) + (memos, names)
+
+
+class PermissionTests(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.excerpt = make_excerpt(cls.transcript, [cls.code], start=0, end=12, by=cls.alice)
+        cls.uncoded = make_transcript(cls.project, title="Uncoded interview")
+        cls.pseudonym = Pseudonym.objects.create(project=cls.project, original="Maria", replacement="[Peer A]")
+        cls.other_transcript = make_transcript(
+            cls.other_project, title=f"{SECRET} transcript", text=f"Interviewer: {SECRET}\nP01: {SECRET} words"
+        )
+        cls.other_code = make_code(cls.other_project, name=f"{SECRET} code")
+        cls.other_excerpt = make_excerpt(cls.other_transcript, [cls.other_code], start=0, end=5, by=cls.oscar)
+        cls.other_pseudonym = Pseudonym.objects.create(project=cls.other_project, original="Rosa", replacement=SECRET)
+
+    def members(self) -> dict[str, User]:
+        return {"reader": self.rita, "coder": self.bob, "lead": self.alice}
+
+    def request(self, method: str, name: str, args: list, data: dict | None = None, htmx: bool = False):
+        url = reverse(name, args=args)
+        headers = {"HX-Request": "true"} if htmx else {}
+        if method == "GET":
+            return self.client.get(url, headers=headers)
+        return self.client.post(url, data or {}, headers=headers)
+
+    def test_every_url_pattern_has_an_entry(self):
+        self.assertEqual(app_url_names(), set(ROUTES), "Add the new URL to ROUTES with its roles.")
+
+    def test_anonymous_visitors_are_sent_to_log_in(self):
+        before = snapshot()
+        for name, route in ROUTES.items():
+            for method in ("GET", "POST"):
+                with self.subTest(name=name, method=method):
+                    response = self.request(method, name, route.args(self), route.data(self))
+                    self.assertEqual(response.status_code, 302)
+                    self.assertTrue(response["Location"].startswith(reverse("login")))
+                    htmx = self.request(method, name, route.args(self), route.data(self), htmx=True)
+                    self.assertEqual(htmx.status_code, 401)
+        self.assertEqual(snapshot(), before)
+
+    def test_members_of_another_project_get_404_and_change_nothing(self):
+        self.client.force_login(self.oscar)
+        before = snapshot()
+        for name, route in ROUTES.items():
+            if route.foreign is None:
+                continue
+            for method, role in (("GET", route.get), ("POST", route.post)):
+                if role is None:
+                    continue
+                with self.subTest(name=name, method=method):
+                    response = self.request(method, name, route.args(self), route.data(self))
+                    self.assertEqual(response.status_code, 404)
+        self.assertEqual(snapshot(), before)
+
+    def test_each_role_gets_exactly_what_the_table_says(self):
+        for role_name, user in self.members().items():
+            self.client.force_login(user)
+            for name, route in ROUTES.items():
+                for method, needed in (("GET", route.get), ("POST", route.post)):
+                    with self.subTest(user=role_name, name=name, method=method):
+                        before = snapshot()
+                        response = self.request(method, name, route.args(self), route.data(self), htmx=method == "POST")
+                        if needed is None:
+                            self.assertEqual(response.status_code, 405)
+                            self.assertEqual(snapshot(), before)
+                        elif RANK[role_name] >= RANK[needed]:
+                            self.assertNotIn(response.status_code, (401, 403, 404, 405))
+                            self.assertLess(response.status_code, 500)
+                        else:
+                            self.assertEqual(response.status_code, 403)
+                            self.assertEqual(snapshot(), before)
+                        self.assertNotIn(SECRET, response.content.decode(errors="replace"))
+
+    def test_ids_from_another_project_in_paths_are_404_even_for_a_lead(self):
+        self.client.force_login(self.alice)
+        before = snapshot()
+        for name, route in ROUTES.items():
+            if route.foreign is None:
+                continue
+            for method, role in (("GET", route.get), ("POST", route.post)):
+                if role is None:
+                    continue
+                with self.subTest(name=name, method=method):
+                    response = self.request(method, name, route.foreign(self), route.data(self))
+                    self.assertEqual(response.status_code, 404)
+                    self.assertNotIn(SECRET, response.content.decode(errors="replace"))
+        self.assertEqual(snapshot(), before)
+
+    def test_ids_from_another_project_in_query_strings_and_bodies_reveal_and_change_nothing(self):
+        self.client.force_login(self.alice)
+        page = reverse("transcript_detail", args=[self.transcript.pk])
+        for query in (
+            {"code": self.other_code.pk},
+            {"focus": self.other_code.pk},
+            {"excerpt": self.other_excerpt.pk},
+            {"coder": self.oscar.pk},
+            {"partial": "excerpt-panel", "excerpt": self.other_excerpt.pk},
+        ):
+            with self.subTest(query=query):
+                response = self.client.get(page, query, headers={"HX-Request": "true"})
+                self.assertEqual(response.status_code, 200)
+                self.assertNotIn(SECRET, response.content.decode())
+        before = snapshot()
+        url = reverse("excerpt_create", args=[self.transcript.pk])
+        for codes in (str(self.other_code.pk), f"{self.code.pk},{self.other_code.pk}"):
+            self.client.post(url, {"start": 0, "end": 5, "codes": codes}, headers={"HX-Request": "true"})
+        self.client.post(
+            reverse("excerpt_update", args=[self.excerpt.pk]),
+            {"version": 1, "codes": f"{self.code.pk},{self.other_code.pk}"},
+            headers={"HX-Request": "true"},
+        )
+        self.client.post(
+            reverse("pseudonym_delete", args=[self.project.slug, self.other_pseudonym.pk]),
+            headers={"HX-Request": "true"},
+        )
+        self.assertEqual(snapshot(), before)
+        self.assertFalse(CodeApplication.objects.filter(code=self.other_code).exclude(excerpt=self.other_excerpt).exists())
+
+    def test_a_removed_member_loses_access_at_once(self):
+        self.client.force_login(self.bob)
+        url = reverse("transcript_detail", args=[self.transcript.pk])
+        self.assertEqual(self.client.get(url).status_code, 200)
+        Membership.objects.filter(project=self.project, user=self.bob).delete()
+        self.assertEqual(self.client.get(url).status_code, 404)
+        actions.set_role(self.project, self.bob, Membership.Role.READER, by=self.alice)
+        response = self.client.post(reverse("excerpt_create", args=[self.transcript.pk]), {"start": 0, "end": 3})
+        self.assertEqual(response.status_code, 403)
