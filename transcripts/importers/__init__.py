@@ -51,7 +51,7 @@ def parse_transcript(filename: str, data: bytes, *, max_bytes: int = DEFAULT_MAX
     parser = _PARSERS.get(extension)
     if parser is None:
         raise ImportRefused(
-            f"Peercoding can import {list_formats(ACCEPTED_FORMATS)} files; "
+            f"peercoding imports {list_formats(ACCEPTED_FORMATS)} files; "
             f"{quoted(name)} is not one of these."
         )
     check_size(name, data, max_bytes, "transcripts")
