@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate, pre_migrate
 
 
 class TranscriptsConfig(AppConfig):
     name = "transcripts"
     verbose_name = "Transcripts and coding"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import db_triggers
+
+        pre_migrate.connect(db_triggers.drop_before_migrate, sender=self, dispatch_uid="transcripts-drop-trigger")
+        post_migrate.connect(db_triggers.create_after_migrate, sender=self, dispatch_uid="transcripts-create-trigger")
