@@ -118,3 +118,60 @@ class LoginPageTests(BaseTestCase):
         csp = response["Content-Security-Policy"]
         self.assertIn("script-src 'self'", csp)
         self.assertNotIn("unsafe-inline", csp)
+
+
+class LoginThrottlingTests(BaseTestCase):
+    def test_repeated_failures_lock_the_user_name_even_for_the_right_password(self):
+        from django.conf import settings
+
+        url = reverse("login")
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            response = self.client.post(url, {"username": "bob", "password": "wrong guess"})
+            self.assertEqual(response.status_code, 200)
+        response = self.client.post(url, {"username": "bob", "password": "wrong guess"})
+        self.assertEqual(response.status_code, 429)
+        response = self.client.post(url, {"username": "bob", "password": "correct horse battery staple"})
+        self.assertEqual(response.status_code, 429)
+        self.assertContains(response, "Too many attempts", status_code=429)
+        self.assertNotIn("_auth_user_id", self.client.session)
+        # The same user name from another address is locked too; another user elsewhere is not.
+        elsewhere = {"REMOTE_ADDR": "192.0.2.7"}
+        response = self.client.post(url, {"username": "bob", "password": "correct horse battery staple"}, **elsewhere)
+        self.assertEqual(response.status_code, 429)
+        response = self.client.post(url, {"username": "rita", "password": "correct horse battery staple"}, **elsewhere)
+        self.assertRedirects(response, reverse("project_list"))
+
+    def test_a_success_resets_the_count(self):
+        url = reverse("login")
+        for _ in range(3):
+            self.client.post(url, {"username": "bob", "password": "wrong guess"})
+        self.client.post(url, {"username": "bob", "password": "correct horse battery staple"})
+        self.client.post(reverse("logout"))
+        for _ in range(3):
+            self.client.post(url, {"username": "bob", "password": "wrong guess"})
+        response = self.client.post(url, {"username": "bob", "password": "correct horse battery staple"})
+        self.assertRedirects(response, reverse("project_list"))
+
+
+class SessionLimitTests(BaseTestCase):
+    def test_a_session_ends_after_the_absolute_limit_however_active(self):
+        from django.test import override_settings
+
+        from transcripts.middleware import SESSION_STARTED_KEY
+
+        url = reverse("project_list")
+        self.client.post(reverse("login"), {"username": "bob", "password": "correct horse battery staple"})
+        self.assertEqual(self.client.get(url).status_code, 200)
+        session = self.client.session
+        session[SESSION_STARTED_KEY] -= 13 * 3600
+        session.save()
+        with override_settings(SESSION_ABSOLUTE_SECONDS=12 * 3600):
+            response = self.client.get(url)
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(response["Location"].startswith(reverse("login")))
+
+    def test_the_idle_timeout_is_fifteen_minutes_by_default_and_refreshed_on_each_request(self):
+        from django.conf import settings
+
+        self.assertEqual(settings.SESSION_COOKIE_AGE, 15 * 60)
+        self.assertTrue(settings.SESSION_SAVE_EVERY_REQUEST)

@@ -8,7 +8,12 @@ class TranscriptsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from . import db_triggers
+        from .middleware import remember_login_time
+
+        user_logged_in.connect(remember_login_time, dispatch_uid="transcripts-login-time")
 
         pre_migrate.connect(db_triggers.drop_before_migrate, sender=self, dispatch_uid="transcripts-drop-trigger")
         post_migrate.connect(db_triggers.create_after_migrate, sender=self, dispatch_uid="transcripts-create-trigger")
