@@ -326,7 +326,9 @@ def deidentify_transcript(transcript: Transcript, *, by, expected_hash: str) -> 
 
 def _excerpt_for_update(excerpt: Excerpt) -> Excerpt:
     try:
-        return Excerpt.objects.select_for_update().select_related("transcript").get(pk=excerpt.pk)
+        # of=("self",): lock the excerpt row only, not the joined transcript, which other
+        # transactions' foreign-key checks need at commit (a deadlock otherwise, on PostgreSQL).
+        return Excerpt.objects.select_for_update(of=("self",)).select_related("transcript").get(pk=excerpt.pk)
     except Excerpt.DoesNotExist:
         raise StaleEdit("This excerpt was deleted meanwhile.") from None
 

@@ -1,0 +1,90 @@
+"""Concurrent coders over real HTTP against gunicorn, at a small scale (bench/load.py at full size).
+
+Runs on whichever database the suite runs on: SQLite in the first pass of `make test`,
+PostgreSQL in the second.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from django.conf import settings
+from django.db import connection
+from django.test import TransactionTestCase
+
+from bench import load
+from tests.base import PASSWORD, make_code, make_project, make_transcript, make_user
+from transcripts import actions
+from transcripts.models import AuditEvent, Excerpt, Membership
+
+
+def database_url() -> str:
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    host = config.get("HOST") or "127.0.0.1"
+    return f"postgres://{config['USER']}:{config.get('PASSWORD') or ''}@{host}:{config.get('PORT') or 5432}/{config['NAME']}"
+
+
+class ConcurrentCodersTests(TransactionTestCase):
+    def test_every_coding_is_stored_once_and_no_memo_edit_is_lost(self):
+        lead = make_user("lead")
+        project = make_project(lead)
+        coders = [make_user(f"coder{n}") for n in range(6)]
+        for coder in coders:
+            actions.set_role(project, coder, Membership.Role.CODER, by=lead)
+        text = "\n".join(f"P01: line {n} " + "peer support boundaries self care " * 8 for n in range(60))
+        transcripts = [make_transcript(project, title=f"T{n}", text=text) for n in range(3)]
+        code = make_code(project)
+        shared = actions.create_excerpt(transcripts[0], start=0, end=10, codes=[code], by=lead)
+        Membership.objects.filter(project=project, user=lead).update(role=Membership.Role.LEAD)
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = dict(os.environ, DATABASE_URL=database_url(), DATA_DIR=str(settings.DATA_DIR), LOG_LEVEL="ERROR")
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4"],
+            cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(base + "/login/", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            # Leads may change the shared excerpt; make every coder a lead of it for the memo race.
+            Membership.objects.filter(project=project).update(role=Membership.Role.LEAD)
+            tally = load.run(
+                base,
+                [(coder.username, PASSWORD) for coder in coders],
+                [t.pk for t in transcripts],
+                code.pk,
+                shared.pk,
+                seconds=6,
+                max_requests=120,
+                pause=0.2,
+            )
+        finally:
+            server.terminate()
+            _, stderr = server.communicate(timeout=30)
+        self.assertEqual(tally.errors, [], stderr.decode()[-2000:])
+        self.assertGreater(len(tally.tokens), 10)
+        # Each token was sent twice; each made exactly one excerpt and one audit record.
+        stored = Excerpt.objects.filter(client_token__in=tally.tokens)
+        self.assertEqual(stored.count(), len(tally.tokens))
+        self.assertEqual(AuditEvent.objects.filter(verb="excerpt.created").count(), Excerpt.objects.count())
+        # Every saved memo edit raised the version by one; the final memo is the last one saved.
+        shared.refresh_from_db()
+        self.assertEqual(shared.version, 1 + tally.shared_saves)
+        self.assertEqual(shared.memo, tally.last_shared_memo[shared.version])
+        self.assertEqual(
+            AuditEvent.objects.filter(verb="excerpt.changed", object_id=str(shared.pk)).count(), tally.shared_saves
+        )
