@@ -1,0 +1,255 @@
+"""The benchmark: a synthetic study served by gunicorn on loopback, driven over HTTP.
+
+    python bench/run.py [--scales study,5x] [--postgres] [--repeat 40]
+
+For each scale it makes a fresh database (SQLite in a temporary folder; with --postgres, a
+throwaway cluster started by tests/with_postgres.py), generates the study with
+bench/generate.py, starts gunicorn the way production does, times each action one request at
+a time, and prints one table: median, p95 and max per action, the budget it is held to, and
+the server's peak memory. Nothing here runs in `make test`; figures go in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+# Budgets at study scale, in milliseconds (issue: performance).
+BUDGETS = {
+    "open a transcript page": 25,
+    "apply a code to a new selection": 10,
+    "change an excerpt's memo": 10,
+    "delete an excerpt": 10,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LoopbackPolicy(http.cookiejar.DefaultCookiePolicy):
+    """Send the production settings' secure cookies over loopback HTTP, as the TLS proxy would."""
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return True
+
+
+class Client:
+    """A logged-in browser stand-in: session and CSRF cookies, htmx headers."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar(policy=LoopbackPolicy())
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.headers = {"X-Forwarded-Proto": "https"}
+
+    def csrf(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+
+    def get(self, path: str, htmx: bool = False) -> tuple[int, bytes]:
+        headers = dict(self.headers)
+        if htmx:
+            headers["HX-Request"] = "true"
+        request = urllib.request.Request(self.base + path, headers=headers)
+        with self.opener.open(request, timeout=60) as response:
+            return response.status, response.read()
+
+    def post(self, path: str, data: dict) -> tuple[int, bytes]:
+        headers = dict(self.headers, **{"HX-Request": "true", "X-CSRFToken": self.csrf(), "Referer": self.base.replace("http://", "https://") + "/"})
+        body = urllib.parse.urlencode(data).encode()
+        request = urllib.request.Request(self.base + path, data=body, headers=headers, method="POST")
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def login(self, username: str, password: str) -> None:
+        self.get("/login/")
+        status, body = self.post("/login/", {"username": username, "password": password})
+        if status >= 400 or not any(cookie.name == "sessionid" for cookie in self.jar):
+            raise SystemExit(f"benchmark login failed ({status})")
+
+
+def timed(fn, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        status, _ = fn()
+        samples.append((time.perf_counter() - start) * 1000)
+        if status >= 400:
+            raise SystemExit(f"request failed with {status}")
+    return samples
+
+
+def peak_memory_mb(pids: list[int]) -> float:
+    peak = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except FileNotFoundError:
+            continue
+    return peak / 1024
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def run_scale(scale: str, env: dict, repeat: int) -> tuple[list[tuple], float]:
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    started = time.perf_counter()
+    subprocess.run([PYTHON, "bench/generate.py", scale], cwd=ROOT, env=env, check=True)
+    print(f"  generated {scale} in {time.perf_counter() - started:.1f} s", flush=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = Client(base)
+        client.login("bench-lead", "bench-password-not-secret")
+        status, body = client.get("/projects/bench/")
+        if b"/transcripts/" not in body:
+            raise SystemExit(f"project page without transcripts ({status}): {body[:300]!r} cookies={[c.name for c in client.jar]}")
+        ids = [int(i) for i in re.findall(rb'href="/transcripts/(\d+)/"', body)]
+        transcript = ids[len(ids) // 2]
+        page = f"/transcripts/{transcript}/"
+        status, body = client.get(page)
+        code_ids = [int(i) for i in re.findall(rb'data-code-id="(\d+)"', body)]
+        code = code_ids[-1]
+        text_len = int(re.search(rb"(\d+) excerpt", body).group(1)) if body else 0
+        rng = random.Random(7)
+        results = []
+        client.get(page)  # warm up
+        results.append(("open a transcript page", timed(lambda: client.get(page), repeat)))
+
+        created: list[int] = []
+
+        def apply():
+            start = rng.randrange(0, 20_000)
+            status, body = client.post(
+                f"/transcripts/{transcript}/excerpts/",
+                {"start": start, "end": start + 80, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)},
+            )
+            match = re.search(rb'data-excerpt-id="(\d+)"', body)
+            if match:
+                created.append(int(match.group(1)))
+            return status, body
+
+        results.append(("apply a code to a new selection", timed(apply, repeat)))
+        versions = {pk: 1 for pk in created}
+        queue = list(created)
+
+        def change():
+            pk = queue.pop(0)
+            queue.append(pk)
+            status, body = client.post(f"/excerpts/{pk}/edit/", {"version": versions[pk], "memo": f"memo {versions[pk]}"})
+            versions[pk] += 1
+            return status, body
+
+        results.append(("change an excerpt's memo", timed(change, repeat)))
+        doomed = list(created)
+
+        def delete():
+            pk = doomed.pop()
+            return client.post(f"/excerpts/{pk}/delete/", {"version": versions[pk]})
+
+        results.append(("delete an excerpt", timed(delete, min(repeat, len(created)))))
+        memory = peak_memory_mb([server.pid, *children(server.pid)])
+        del text_len
+        return results, memory
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def summarize(scale: str, database: str, results, memory: float) -> list[str]:
+    rows = []
+    for action, samples in results:
+        samples = sorted(samples)
+        p95 = samples[max(0, int(round(0.95 * len(samples))) - 1)]
+        budget = BUDGETS.get(action)
+        verdict = "" if budget is None else ("ok" if statistics.median(samples) <= budget else "OVER")
+        rows.append(
+            f"| {scale} | {database} | {action} | {statistics.median(samples):.1f} | {p95:.1f} | {samples[-1]:.1f} | "
+            f"{budget if budget else '-'} | {verdict} |"
+        )
+    rows.append(f"| {scale} | {database} | server peak memory (MB, per worker) | {memory:.0f} | | | 100 | "
+                f"{'ok' if memory <= 100 else 'OVER'} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", default="study,5x")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--postgres", action="store_true", help="run against DATABASE_URL (see tests/with_postgres.py)")
+    args = parser.parse_args()
+    header = [
+        "| scale | database | action | median ms | p95 ms | max ms | budget ms | |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows: list[str] = []
+    for scale in args.scales.split(","):
+        with tempfile.TemporaryDirectory(prefix="peercoding-bench-") as data:
+            env = dict(os.environ, DATA_DIR=data, PRODUCTION="1", SECURE_SSL_REDIRECT="0",
+                       SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="ERROR")
+            env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            database = "postgresql" if args.postgres else "sqlite"
+            if not args.postgres:
+                env.pop("DATABASE_URL", None)
+            else:
+                # A fresh database per scale inside the throwaway cluster.
+                import psycopg2
+
+                url = urllib.parse.urlparse(env["DATABASE_URL"])
+                name = f"bench_{scale.replace('x', 'x')}"
+                connection = psycopg2.connect(env["DATABASE_URL"])
+                connection.autocommit = True
+                with connection.cursor() as cursor:
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+                connection.close()
+                env["DATABASE_URL"] = url._replace(path="/" + name).geturl()
+            print(f"== {scale} on {database}", flush=True)
+            results, memory = run_scale(scale, env, args.repeat)
+            rows.extend(summarize(scale, database, results, memory))
+    print("\n".join(header + rows))
+    out = ROOT / "var" / "bench-latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
