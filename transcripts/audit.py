@@ -23,6 +23,12 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+def _now_to_the_millisecond():
+    """JSON (and so a backup) keeps milliseconds; the hash must survive a backup and restore."""
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 def record(
     verb: str,
     *,
@@ -49,7 +55,7 @@ def record(
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
         before=_plain(before),
         after=_plain(after),
-        created_at=timezone.now(),
+        created_at=_now_to_the_millisecond(),
         prev_hash=last or "",
     )
     event.hash = event.compute_hash()
