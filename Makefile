@@ -64,6 +64,12 @@ test-postgres: dev-venv postgres-server
 	@echo "== Test suite on a throwaway PostgreSQL"
 	$(BIN)/python tests/with_postgres.py -- $(BIN)/python -m pytest
 
+# The benchmark (bench/README.md): study and 5x scale on SQLite, then on a throwaway
+# PostgreSQL with 20 concurrent coders for 60 s. Prints one table; not part of `make test`.
+bench: dev-venv postgres-server
+	$(BIN)/python bench/run.py --scales study,5x
+	$(BIN)/python tests/with_postgres.py -- $(BIN)/python bench/run.py --scales study,5x --postgres --load 60
+
 check-deploy: venv
 	PRODUCTION=1 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))') \
 	  ALLOWED_HOSTS=peercoding.example.org $(BIN)/python manage.py check --deploy --fail-level WARNING

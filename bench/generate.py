@@ -21,6 +21,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.db import transaction  # noqa: E402
 
@@ -67,20 +68,27 @@ def make_text(rng: random.Random, n_words: int, label: str) -> tuple[str, list[t
 
 
 @transaction.atomic
-def generate(scale: str) -> Project:
+def generate(scale: str, load_coders: int = 0) -> Project:
     n_transcripts, n_words, n_codes, n_coders, n_excerpts = SCALES[scale]
     rng = random.Random(f"peercoding-bench-{scale}")
+    hashed = make_password(PASSWORD)  # hashed once: the hasher is slow on purpose
     lead, _ = User.objects.get_or_create(username="bench-lead")
-    lead.set_password(PASSWORD)
+    lead.password = hashed
     lead.save()
     project = actions.create_project(f"Benchmark study ({scale})", "bench", by=lead)
     coders = [lead]
     for i in range(n_coders - 1):
         user, _ = User.objects.get_or_create(username=f"bench-coder-{i + 1}")
-        user.set_password(PASSWORD)
+        user.password = hashed
         user.save()
         Membership.objects.create(project=project, user=user, role=Membership.Role.CODER)
         coders.append(user)
+    for i in range(load_coders):
+        # Simulated coders for the load test; leads, so they may all race on one shared memo.
+        user, _ = User.objects.get_or_create(username=f"load-coder-{i + 1}")
+        user.password = hashed
+        user.save()
+        Membership.objects.create(project=project, user=user, role=Membership.Role.LEAD)
     themes = max(2, n_codes // 6)
     codes = []
     parents = [actions.create_code(project, name=f"Theme {t + 1}", by=lead, order=t) for t in range(themes)]
@@ -132,9 +140,10 @@ def generate(scale: str) -> Project:
 
 if __name__ == "__main__":
     scale = sys.argv[1] if len(sys.argv) > 1 else "study"
+    load_coders = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     if scale not in SCALES:
         sys.exit(f"scale must be one of {', '.join(SCALES)}")
     if Project.objects.filter(slug="bench").exists():
         sys.exit("the database already holds a bench project")
-    project = generate(scale)
+    project = generate(scale, load_coders)
     print(f"generated {scale}: {project.transcripts.count()} transcripts, {Excerpt.objects.count()} excerpts")
