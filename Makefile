@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-sqlite test-postgres venv dev-venv chromium postgres-server bench check-deploy clean
+.PHONY: run test test-sqlite test-postgres venv dev-venv chromium libreoffice postgres-server bench check-deploy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,18 @@ postgres-server:
 	  fi; \
 	fi
 
-test: dev-venv chromium postgres-server
+# LibreOffice converts the exported codebook .docx to PDF in the tests; poppler's pdfinfo counts its pages.
+libreoffice:
+	@if ! command -v soffice >/dev/null || ! command -v pdfinfo >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's libreoffice-writer-nogui and poppler-utils for the export tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui poppler-utils >/dev/null; \
+	  else \
+	    echo "The export tests need soffice and pdfinfo: run 'sudo apt-get install libreoffice-writer-nogui poppler-utils'."; exit 1; \
+	  fi; \
+	fi
+
+test: dev-venv chromium libreoffice postgres-server
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 

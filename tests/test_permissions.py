@@ -15,8 +15,9 @@ from typing import Callable
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.base import BaseTestCase, make_code, make_excerpt, make_transcript
+from tests.base import BaseTestCase, make_code, make_excerpt, make_transcript, make_user
 from transcripts import actions
+from transcripts.models import TranscriptAssignment
 from transcripts.models import (
     Attribute,
     AuditEvent,
@@ -42,6 +43,7 @@ class Route:
     get: str | None = "reader"
     post: str | None = None
     data: Callable = field(default=lambda w: {})
+    public: bool = False  # served without a login (the one-time password link)
 
 
 def _slug(w):
@@ -103,6 +105,113 @@ ROUTES: dict[str, Route] = {
         args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk], get=None, post="lead",
         data=lambda w: {"version": 1},
     ),
+    # The codebook: every member reads it; coders and leads edit; archive, merge, exemplars,
+    # import and confirming the deletion of a code in use are a lead's.
+    "codebook": Route(args=_slug, foreign=_other_slug),
+    "codebook_history": Route(args=_slug, foreign=_other_slug),
+    "codebook_export": Route(args=_slug, foreign=_other_slug),
+    "code_create": Route(args=_slug, foreign=_other_slug, get=None, post="coder", data=lambda w: {"name": "New theme"}),
+    "code_move": Route(
+        args=_slug, foreign=_other_slug, get=None, post="coder",
+        data=lambda w: {"code": w.spare_code.pk, "parent": w.code.pk},
+    ),
+    "code_merge": Route(
+        args=_slug, foreign=_other_slug, get=None, post="lead",
+        data=lambda w: {"source": w.merge_code.pk, "target": w.spare_code.pk},
+    ),
+    "codebook_import": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
+    "codebook_import_confirm": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
+    "code_detail": Route(args=lambda w: [w.code.pk], foreign=lambda w: [w.other_code.pk]),
+    "code_update": Route(
+        args=lambda w: [w.code.pk], foreign=lambda w: [w.other_code.pk], get=None, post="coder",
+        data=lambda w: {"name": "Sense of community", "color": "#2ca02c", "definition": "Belonging"},
+    ),
+    "code_reorder": Route(
+        args=lambda w: [w.code.pk], foreign=lambda w: [w.other_code.pk], get=None, post="coder",
+        data=lambda w: {"direction": "down"},
+    ),
+    "code_archive": Route(
+        args=lambda w: [w.spare_code.pk], foreign=lambda w: [w.other_code.pk], get=None, post="lead",
+        data=lambda w: {"archived": "1"},
+    ),
+    # The code is in use: a coder is told to ask a lead, a lead is asked to confirm; nothing is deleted.
+    "code_delete": Route(args=lambda w: [w.code.pk], foreign=lambda w: [w.other_code.pk], get=None, post="coder"),
+    "code_exemplar": Route(
+        args=lambda w: [w.code.pk], foreign=lambda w: [w.other_code.pk], get=None, post="lead",
+        data=lambda w: {"application": w.excerpt.applications.get().pk, "exemplar": "1"},
+    ),
+    # Review: every member reads it; leads mark exemplars; coders and leads code search hits.
+    "review_summary": Route(args=_slug, foreign=_other_slug),
+    "review_quotes": Route(
+        args=lambda w: [w.project.slug, w.code.pk], foreign=lambda w: [w.project.slug, w.other_code.pk]
+    ),
+    "review_context": Route(
+        args=lambda w: [w.project.slug, w.excerpt.pk], foreign=lambda w: [w.project.slug, w.other_excerpt.pk]
+    ),
+    "review_exemplar": Route(
+        args=lambda w: [w.project.slug, w.excerpt.applications.get().pk],
+        foreign=lambda w: [w.project.slug, w.other_excerpt.applications.get().pk],
+        get=None, post="lead", data=lambda w: {"exemplar": "1"},
+    ),
+    "review_matrix": Route(args=_slug, foreign=_other_slug),
+    "review_cooccurrence": Route(args=_slug, foreign=_other_slug),
+    "review_cooccurrence_detail": Route(
+        args=lambda w: [w.project.slug, w.code.pk, w.code.pk],
+        foreign=lambda w: [w.project.slug, w.other_code.pk, w.other_code.pk],
+    ),
+    "review_query": Route(args=_slug, foreign=_other_slug),
+    "review_search": Route(args=_slug, foreign=_other_slug),
+    # The digest does not match a preview, so the coder is told to look again; nothing is coded.
+    "review_search_code": Route(
+        args=_slug, foreign=_other_slug, get=None, post="coder",
+        data=lambda w: {"q": "group chat", "code": w.code.pk, "digest": "stale"},
+    ),
+    "review_report": Route(args=lambda w: [w.project.slug, "csv"], foreign=lambda w: [w.other_project.slug, "csv"]),
+    # Teamwork. Members see the member list; leads change it. The role change keeps carl a coder;
+    # removing carl comes after it so the lead's removal cannot 404 the role change.
+    "member_list": Route(args=_slug, foreign=_other_slug, get="reader", post="lead"),
+    "member_account": Route(
+        args=_slug, foreign=_other_slug, get=None, post="lead",
+        data=lambda w: {"username": "newcomer", "role": "coder"},
+    ),
+    "member_role": Route(
+        args=lambda w: [w.project.slug, w.spare_membership.pk],
+        foreign=lambda w: [w.project.slug, w.other_membership.pk],
+        get=None, post="lead", data=lambda w: {"role": "coder"},
+    ),
+    "member_remove": Route(
+        args=lambda w: [w.project.slug, w.spare_membership.pk],
+        foreign=lambda w: [w.project.slug, w.other_membership.pk],
+        get=None, post="lead",
+    ),
+    # The one-time link works without a login; a wrong token shows "used or expired" to anyone.
+    "set_password": Route(
+        args=lambda w: ["Mg", "wrong-token"], foreign=None, get="reader", post="reader", public=True,
+        data=lambda w: {"new_password1": "x", "new_password2": "x"},
+    ),
+    "assignment_list": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
+    "project_blinding": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
+    "transcript_blinding": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="lead",
+        data=lambda w: {"blind_coding": "0"},
+    ),
+    "queue": Route(args=_slug, foreign=_other_slug, get="coder"),
+    # bob's assignment: bob marks it done, a lead may too, a reader may not.
+    "assignment_done": Route(
+        args=lambda w: [w.assignment.pk], foreign=lambda w: [w.other_assignment.pk], get=None, post="coder",
+        data=lambda w: {"done": "1"},
+    ),
+    "assignment_delete": Route(
+        args=lambda w: [w.assignment.pk], foreign=lambda w: [w.other_assignment.pk], get=None, post="lead"
+    ),
+    # Comparison is closed here, so only leads see agreement figures.
+    "agreement": Route(args=_slug, foreign=_other_slug, get="lead"),
+    "reconcile": Route(args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get="lead"),
+    "reconcile_settle": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="lead"
+    ),
+    "audit_list": Route(args=_slug, foreign=_other_slug, get="lead"),
+    "audit_export": Route(args=_slug, foreign=_other_slug, get="lead"),
 }
 
 
@@ -125,7 +234,7 @@ def app_url_names() -> set[str]:
 
 def snapshot() -> tuple:
     models = [AuditEvent, Transcript, SpeakerTurn, Excerpt, CodeApplication, Code, Participant, Attribute,
-              Membership, Memo, Pseudonym]
+              Membership, Memo, Pseudonym, TranscriptAssignment]
     memos = tuple(Excerpt.objects.order_by("pk").values_list("memo", "version"))
     names = tuple(Transcript.objects.order_by("pk").values_list("title", flat=True))
     return tuple(model.objects.count() for model in models) + (memos, names)
@@ -144,6 +253,13 @@ class PermissionTests(BaseTestCase):
         cls.other_code = make_code(cls.other_project, name=f"{SECRET} code")
         cls.other_excerpt = make_excerpt(cls.other_transcript, [cls.other_code], start=0, end=5, by=cls.oscar)
         cls.other_pseudonym = Pseudonym.objects.create(project=cls.other_project, original="Rosa", replacement=SECRET)
+        cls.spare_code = make_code(cls.project, name="Spare theme")
+        cls.merge_code = make_code(cls.project, name="Duplicate theme")
+        cls.carl = make_user("carl")
+        cls.spare_membership = actions.set_role(cls.project, cls.carl, Membership.Role.CODER, by=cls.alice)
+        cls.other_membership = Membership.objects.get(project=cls.other_project, user=cls.oscar)
+        cls.assignment = TranscriptAssignment.objects.create(transcript=cls.transcript, coder=cls.bob)
+        cls.other_assignment = TranscriptAssignment.objects.create(transcript=cls.other_transcript, coder=cls.oscar)
 
     def members(self) -> dict[str, User]:
         return {"reader": self.rita, "coder": self.bob, "lead": self.alice}
@@ -163,6 +279,10 @@ class PermissionTests(BaseTestCase):
         for name, route in ROUTES.items():
             for method in ("GET", "POST"):
                 with self.subTest(name=name, method=method):
+                    if route.public:
+                        response = self.request(method, name, route.args(self), route.data(self))
+                        self.assertEqual(response.status_code, 200)
+                        continue
                     response = self.request(method, name, route.args(self), route.data(self))
                     self.assertEqual(response.status_code, 302)
                     self.assertTrue(response["Location"].startswith(reverse("login")))

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .models import Code, Excerpt, Membership, Memo, Participant, Project, Transcript
+from .models import visible_excerpts_q
 
 
 def get_membership(user, project_id: int) -> Membership:
@@ -48,9 +49,14 @@ def get_code_for_member(user, code_id: int) -> tuple[Code, Membership]:
 
 
 def get_excerpt_for_member(user, excerpt_id: int) -> tuple[Excerpt, Membership]:
+    """Return the excerpt and the user's membership; Http404 for non-members and for an
+    excerpt that blind coding hides from this member."""
     excerpt = get_object_or_404(Excerpt.objects.select_related("transcript__project", "coder"), pk=excerpt_id)
     membership = get_membership(user, excerpt.transcript.project_id)
     membership.project = excerpt.transcript.project
+    rule = visible_excerpts_q(membership)
+    if rule is not None and not Excerpt.objects.filter(rule, pk=excerpt.pk).exists():
+        raise Http404("No such excerpt.")
     return excerpt, membership
 
 
@@ -66,6 +72,19 @@ def get_memo_for_member(user, memo_id: int) -> tuple[Memo, Membership]:
     membership = get_membership(user, memo.project_id)
     membership.project = memo.project
     return memo, membership
+
+
+def get_assignment_for_member(user, assignment_id: int):
+    """Return an assignment and the user's membership; Http404 for non-members."""
+    from .models import TranscriptAssignment
+
+    assignment = get_object_or_404(
+        TranscriptAssignment.objects.select_related("transcript__project", "coder").defer("transcript__text"),
+        pk=assignment_id,
+    )
+    membership = get_membership(user, assignment.transcript.project_id)
+    membership.project = assignment.transcript.project
+    return assignment, membership
 
 
 def require(allowed: bool) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from . import audit, spans
 from .models import (
@@ -48,6 +49,8 @@ CODE_FIELDS = (
     "order",
     "archived",
     "parent_id",
+    # With the guid, the codebook history can replay a code's life from the audit trail alone.
+    "guid",
 )
 
 
@@ -97,6 +100,245 @@ def set_role(project: Project, user, role: str, *, by) -> Membership:
         after={"user": user.get_username(), "role": role},
     )
     return membership
+
+
+# Teamwork: members, accounts, assignments, blind coding, consensus ------------------------------
+
+
+def _refuse_losing_the_last_lead(membership: Membership) -> None:
+    if membership.role == Membership.Role.LEAD and not (
+        Membership.objects.filter(project_id=membership.project_id, role=Membership.Role.LEAD)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ValidationError("A project needs at least one lead: make someone else a lead first.")
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str, *, by) -> Membership:
+    """Give a member another role; the last lead keeps theirs."""
+    if role not in Membership.Role.values:
+        raise ValidationError("Choose lead, coder or reader.")
+    if role == membership.role:
+        return membership
+    _refuse_losing_the_last_lead(membership)
+    return set_role(membership.project, membership.user, role, by=by)
+
+
+@transaction.atomic
+def remove_member(membership: Membership, *, by) -> None:
+    """Take someone off a project: access ends with their next request.
+
+    Their coding stays (it is research data, attributed to them); their unfinished assignments
+    go. Someone left in no project at all is also logged out everywhere.
+    """
+    from django.contrib.sessions.models import Session
+
+    from .models import TranscriptAssignment
+
+    _refuse_losing_the_last_lead(membership)
+    user = membership.user
+    open_assignments = TranscriptAssignment.objects.filter(
+        transcript__project_id=membership.project_id, coder=user, done_at__isnull=True
+    )
+    n_open = open_assignments.count()
+    open_assignments.delete()
+    audit.record(
+        "member.removed",
+        by=by,
+        project=membership.project_id,
+        obj=membership,
+        object_repr=user.get_username(),
+        before={"user": user.get_username(), "role": membership.role},
+        after={"open_assignments_removed": n_open},
+    )
+    membership.delete()
+    if not Membership.objects.filter(user=user).exists():
+        # Sessions are few (they expire after a short idle time), so reading each one is cheap.
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+            if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+                session.delete()
+
+
+@transaction.atomic
+def create_account(project: Project, *, username: str, first_name: str, last_name: str, role: str, by):
+    """A new account with no usable password, added to the project; the lead hands over a
+    one-time link to set the password (views.set_password)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError("That user name is taken; add the existing account instead.")
+    user = User(username=username, first_name=first_name, last_name=last_name)
+    user.set_unusable_password()
+    user.save()
+    audit.record(
+        "account.created", by=by, project=project, obj=user, object_repr=username, after={"username": username}
+    )
+    set_role(project, user, role, by=by)
+    return user
+
+
+@transaction.atomic
+def assign_with_overlap(
+    project: Project, transcripts: Sequence[Transcript], coders: Sequence, *, share: float, seed: int, by
+) -> list:
+    """Assign transcripts round-robin, a random `share` to a second coder too (assigning.plan_overlap).
+
+    Pairs that already exist are kept as they are. The seed goes into the audit trail, so the
+    sample can be drawn again exactly.
+    """
+    from .assigning import plan_overlap
+    from .models import TranscriptAssignment
+
+    for transcript in transcripts:
+        if transcript.project_id != project.pk:
+            raise ValidationError("A transcript of another project cannot be assigned here.")
+    members = set(
+        Membership.objects.filter(
+            project=project, role__in=[Membership.Role.LEAD, Membership.Role.CODER]
+        ).values_list("user_id", flat=True)
+    )
+    if any(coder.pk not in members for coder in coders):
+        raise ValidationError("Only the project's leads and coders can be assigned transcripts.")
+    try:
+        plan = plan_overlap([t.pk for t in transcripts], [c.pk for c in coders], share, seed)
+    except ValueError as error:
+        raise ValidationError(str(error).capitalize() + ".") from None
+    existing = set(
+        TranscriptAssignment.objects.filter(transcript__in=transcripts).values_list("transcript_id", "coder_id")
+    )
+    new = [pair for pair in plan if pair not in existing]
+    created = TranscriptAssignment.objects.bulk_create(
+        TranscriptAssignment(transcript_id=transcript_id, coder_id=coder_id, assigned_by=by)
+        for transcript_id, coder_id in new
+    )
+    audit.record(
+        "assignment.created",
+        by=by,
+        project=project,
+        after={
+            "seed": seed,
+            "share": share,
+            "transcripts": [t.pk for t in transcripts],
+            "coders": [c.pk for c in coders],
+            "assigned": [list(pair) for pair in new],
+            "already_assigned": [list(pair) for pair in plan if pair in existing],
+        },
+    )
+    return created
+
+
+@transaction.atomic
+def set_assignment_done(assignment, done: bool, *, by) -> None:
+    """Mark a coder's assignment done, or open it again."""
+    before = {"done_at": assignment.done_at}
+    assignment.done_at = timezone.now() if done else None
+    assignment.save(update_fields=["done_at"])
+    audit.record(
+        "assignment.done" if done else "assignment.reopened",
+        by=by,
+        project=assignment.transcript.project_id,
+        obj=assignment,
+        before=before,
+        after={"done_at": assignment.done_at, "transcript": assignment.transcript_id, "coder": assignment.coder_id},
+    )
+
+
+@transaction.atomic
+def remove_assignment(assignment, *, by) -> None:
+    audit.record(
+        "assignment.removed",
+        by=by,
+        project=assignment.transcript.project_id,
+        obj=assignment,
+        before={"transcript": assignment.transcript_id, "coder": assignment.coder_id, "done_at": assignment.done_at},
+    )
+    assignment.delete()
+
+
+@transaction.atomic
+def set_blinding(project: Project, *, blind_coding: bool, comparison_open: bool, by) -> None:
+    """Turn the project's blind coding on or off, and open or close comparison."""
+    before = {"blind_coding": project.blind_coding, "comparison_open": project.comparison_open}
+    after = {"blind_coding": blind_coding, "comparison_open": comparison_open}
+    if before == after:
+        return
+    project.blind_coding, project.comparison_open = blind_coding, comparison_open
+    project.save(update_fields=["blind_coding", "comparison_open"])
+    audit.record("project.blinding_changed", by=by, project=project, obj=project, before=before, after=after)
+
+
+@transaction.atomic
+def set_transcript_blinding(transcript: Transcript, blind: bool, *, by) -> None:
+    if transcript.blind_coding == blind:
+        return
+    before = {"blind_coding": transcript.blind_coding}
+    transcript.blind_coding = blind
+    # An update, not save(): save() re-hashes the text, which this change does not touch.
+    Transcript.objects.filter(pk=transcript.pk).update(blind_coding=blind)
+    audit.record(
+        "transcript.blinding_changed", by=by, project=transcript.project_id, obj=transcript,
+        before=before, after={"blind_coding": blind},
+    )
+
+
+@transaction.atomic
+def settle_consensus(
+    transcript: Transcript,
+    *,
+    originals: Sequence[Excerpt],
+    versions: Sequence[tuple[int, int, Sequence[Code]]],
+    choice: str,
+    note: str,
+    by,
+) -> list[Excerpt]:
+    """Write the consensus for one disagreement: new excerpts marked `is_consensus`, by the lead,
+    with the note as their memo. The coders' own excerpts (`originals`) are never changed.
+
+    `versions` are the (start, end, codes) to write; `choice` says how they were reached
+    ("accept:<coder id>", "merge" or "new") and goes into the audit trail with the originals' ids.
+    """
+    note = note.strip()
+    if not note:
+        raise ValidationError("Write a note on why: it stays with the consensus.")
+    if not versions:
+        raise ValidationError("There is nothing to write into the consensus.")
+    for original in originals:
+        if original.transcript_id != transcript.pk or original.is_consensus:
+            raise ValidationError("Those excerpts are not coders' coding of this transcript.")
+    settled = []
+    for start, end, codes in versions:
+        if not codes:
+            raise ValidationError("A consensus excerpt needs at least one code.")
+        if any(code.project_id != transcript.project_id for code in codes):
+            raise ValidationError("A code of another project cannot be applied here.")
+        try:
+            spans.check_span(transcript.text, start, end)
+        except ValueError as error:
+            raise ValidationError(f"The passage does not fit the transcript: {error}.") from None
+        excerpt = Excerpt(transcript=transcript, start=start, end=end, coder=by, memo=note, is_consensus=True)
+        excerpt.save()
+        CodeApplication.objects.bulk_create(
+            CodeApplication(excerpt=excerpt, code=code, applied_by=by) for code in dict.fromkeys(codes)
+        )
+        settled.append(excerpt)
+    audit.record(
+        "consensus.settled",
+        by=by,
+        project=transcript.project_id,
+        obj=transcript,
+        after={
+            "choice": choice,
+            "note": note,
+            "from_excerpts": sorted(original.pk for original in originals),
+            "consensus": [
+                {"excerpt": e.pk, "start": e.start, "end": e.end, "codes": sorted({c.pk for c in codes})}
+                for e, (_, _, codes) in zip(settled, versions)
+            ],
+        },
+    )
+    return settled
 
 
 # Transcripts ------------------------------------------------------------------------------------
@@ -479,3 +721,59 @@ def undo_last(transcript: Transcript, *, by) -> str:
         after={**result, "transcript": transcript.pk},
     )
     return message
+
+
+# Review -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_exemplar(application: CodeApplication, is_exemplar: bool, *, by) -> CodeApplication:
+    """Mark or unmark an excerpt as an exemplar of one of its codes; recorded even when unchanged."""
+    application = CodeApplication.objects.select_for_update(of=("self",)).select_related("code").get(pk=application.pk)
+    before = {"is_exemplar": application.is_exemplar}
+    if application.is_exemplar != is_exemplar:
+        application.is_exemplar = is_exemplar
+        application.save(update_fields=["is_exemplar"])
+    audit.record(
+        "exemplar.marked" if is_exemplar else "exemplar.unmarked",
+        by=by,
+        project=application.code.project_id,
+        obj=application,
+        before=before,
+        after={"is_exemplar": is_exemplar, "code": application.code_id, "excerpt": application.excerpt_id},
+    )
+    return application
+
+
+@transaction.atomic
+def code_search_hits(project: Project, hits: Sequence, code: Code, *, by, query: str) -> tuple[int, int]:
+    """Code every search hit (objects with .transcript, .start, .end) with `code` as `by`.
+
+    A hit `by` already coded with `code` at exactly that span is skipped, so applying twice
+    changes nothing. One audit event names the search; each new excerpt has its own as well.
+    Returns (created, skipped).
+    """
+    if code.project_id != project.pk:
+        raise ValidationError("A code of another project cannot be applied here.")
+    done = set(
+        Excerpt.objects.filter(
+            transcript__project=project, coder=by, applications__code=code
+        ).values_list("transcript_id", "start", "end")
+    )
+    created = skipped = 0
+    for hit in hits:
+        key = (hit.transcript.pk, hit.start, hit.end)
+        if key in done:
+            skipped += 1
+            continue
+        create_excerpt(hit.transcript, start=hit.start, end=hit.end, codes=[code], by=by)
+        done.add(key)
+        created += 1
+    audit.record(
+        "search.coded",
+        by=by,
+        project=project,
+        obj=code,
+        after={"query": query, "code": code.pk, "hits": len(hits), "created": created, "skipped": skipped},
+    )
+    return created, skipped

@@ -12,6 +12,19 @@ from django.db.models import Count, Max, Q
 
 from . import spans
 from .models import Code, CodeApplication, Excerpt, Membership, SpeakerTurn, Transcript
+from .models import visible_excerpts_q
+
+
+@dataclass
+class ExcerptRow:
+    """What the page needs of an excerpt: loaded as plain tuples, not model instances."""
+
+    pk: int
+    start: int
+    end: int
+    coder_id: int
+    code_ids: list[int] = field(default_factory=list)
+    is_consensus: bool = False
 
 
 @dataclass
@@ -23,7 +36,7 @@ class Filters:
     @classmethod
     def from_query(cls, query) -> "Filters":
         coder = query.get("coder", "")
-        if coder not in ("", "mine") and not coder.isdigit():
+        if coder not in ("", "mine", "consensus") and not coder.isdigit():
             coder = ""
         code = query.get("code", "")
         return cls(coder=coder, code=int(code) if code.isdigit() else None, uncoded=query.get("uncoded") == "1")
@@ -40,12 +53,17 @@ class Filters:
             params["uncoded"] = "1"
         return urlencode(params)
 
-    def keep(self, excerpt: Excerpt, user) -> bool:
+    def keep(self, excerpt: ExcerptRow, user) -> bool:
+        # The consensus is written by a lead but is nobody's own coding: only its own filter shows it alone.
+        if self.coder == "consensus" and not excerpt.is_consensus:
+            return False
+        if self.coder not in ("", "consensus") and excerpt.is_consensus:
+            return False
         if self.coder == "mine" and excerpt.coder_id != user.pk:
             return False
         if self.coder.isdigit() and excerpt.coder_id != int(self.coder):
             return False
-        if self.code and not any(app.code_id == self.code for app in excerpt.applications.all()):
+        if self.code and self.code not in excerpt.code_ids:
             return False
         return True
 
@@ -57,28 +75,34 @@ def initials(user) -> str:
     return user.get_username()[:2].upper()
 
 
-def state_token(transcript: Transcript) -> str:
-    """Changes whenever the coding of a transcript changes; the page polls it."""
-    row = transcript.excerpts.aggregate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
+def state_token(transcript: Transcript, membership: Membership | None = None) -> str:
+    """Changes whenever the coding of a transcript changes; the page polls it.
+
+    Given the member, only the coding they may see counts, so under blind coding the token
+    does not reveal when somebody else codes.
+    """
+    excerpts = transcript.excerpts.all() if membership is None else transcript.excerpts.visible_to(membership)
+    row = excerpts.aggregate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
     last = row["last"].timestamp() if row["last"] else 0
     return f"{row['n']}-{row['top'] or 0}-{last:.6f}"
 
 
-def coverage_by_coder(text_length: int, turns: list[tuple[int, int, str]], excerpts: list[Excerpt]) -> list[dict]:
+def coverage_by_coder(
+    text_length: int, turns: list[tuple[int, int, str]], excerpts: list[ExcerptRow], coders: dict
+) -> list[dict]:
     """Share of the participant's speech that each coder has coded (union of their excerpts)."""
     speech = [(start, end) for start, end, role in turns if role == SpeakerTurn.Role.PARTICIPANT]
     if not speech:
         speech = [(0, text_length)]
     total = sum(end - start for start, end in speech)
     by_coder: dict[int, list[tuple[int, int]]] = {}
-    coders = {}
     for excerpt in excerpts:
+        if excerpt.is_consensus:  # the consensus is nobody's own coverage
+            continue
         by_coder.setdefault(excerpt.coder_id, []).append((excerpt.start, excerpt.end))
-        coders[excerpt.coder_id] = excerpt.coder
     rows = []
     for coder_id, ranges in by_coder.items():
-        merged = _merge(sorted(ranges))
-        covered = sum(spans.overlap(a, b) for a in merged for b in speech)
+        covered = _covered(_merge(sorted(ranges)), speech)
         rows.append(
             {
                 "coder": coders[coder_id],
@@ -88,6 +112,19 @@ def coverage_by_coder(text_length: int, turns: list[tuple[int, int, str]], excer
         )
     rows.sort(key=lambda row: row["coder"].get_username())
     return rows
+
+
+def _covered(merged: list[tuple[int, int]], speech: list[tuple[int, int]]) -> int:
+    """Characters of `speech` inside `merged`; both sorted and non-overlapping (a linear sweep)."""
+    total, i, j = 0, 0, 0
+    speech = sorted(speech)
+    while i < len(merged) and j < len(speech):
+        total += spans.overlap(merged[i], speech[j])
+        if merged[i][1] < speech[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -105,11 +142,12 @@ class CodingPage:
     transcript: Transcript
     membership: Membership
     filters: Filters
-    excerpts: list[Excerpt]  # all of the transcript's excerpts
-    shown: list[Excerpt]  # after the filters
+    excerpts: list[ExcerptRow]  # all of the transcript's excerpts
+    shown: list[ExcerptRow]  # after the filters
     turns: list[tuple[int, int, int, str]]
     codes: list[Code]
     coders: list
+    users: dict  # id -> user, for everyone who coded here
     focus: Code | None = None
     examples: list = field(default_factory=list)
 
@@ -123,27 +161,29 @@ class CodingPage:
     def excerpt_classes(self) -> dict[int, str]:
         classes = {}
         for excerpt in self.shown:
-            apps = sorted(excerpt.applications.all(), key=lambda a: a.code_id)
+            first = min(excerpt.code_ids) if excerpt.code_ids else None
             mine = " mine" if excerpt.coder_id == self.membership.user_id else ""
-            classes[excerpt.pk] = (f"c-{apps[0].code_id}" if apps else "") + mine
+            if excerpt.is_consensus:
+                mine = " consensus"
+            classes[excerpt.pk] = (f"c-{first}" if first else "") + mine
         return classes
 
     @property
     def excerpt_data(self) -> list[dict]:
         """What the page's script needs to draw the margin stripes and select excerpts."""
-        data = []
-        for excerpt in self.shown:
-            data.append(
-                {
-                    "id": excerpt.pk,
-                    "start": excerpt.start,
-                    "end": excerpt.end,
-                    "coder": initials(excerpt.coder),
-                    "mine": excerpt.coder_id == self.membership.user_id,
-                    "codes": [[app.code_id, app.code.name] for app in excerpt.applications.all()],
-                }
-            )
-        return data
+        names = {code.pk: code.name for code in self.codes}
+        marks = {pk: initials(user) for pk, user in self.users.items()}
+        return [
+            {
+                "id": excerpt.pk,
+                "start": excerpt.start,
+                "end": excerpt.end,
+                "coder": marks.get(excerpt.coder_id, "?"),
+                "mine": excerpt.coder_id == self.membership.user_id,
+                "codes": [[code_id, names.get(code_id, "")] for code_id in excerpt.code_ids],
+            }
+            for excerpt in self.shown
+        ]
 
     @property
     def excerpt_data_json(self) -> str:
@@ -154,24 +194,71 @@ class CodingPage:
     @property
     def coverage(self) -> list[dict]:
         return coverage_by_coder(
-            len(self.transcript.text), [(s, e, r) for s, e, _, r in self.turns], self.excerpts
+            len(self.transcript.text), [(s, e, r) for s, e, _, r in self.turns], self.excerpts, self.users
         )
+
+
+def load_excerpt_rows(transcript: Transcript, membership: Membership | None = None) -> list[ExcerptRow]:
+    """The transcript's excerpts (those the member may see, given one) with their code ids, in
+    reading order: two queries of tuples."""
+    excerpts = transcript.excerpts.all() if membership is None else transcript.excerpts.visible_to(membership)
+    rows = {
+        pk: ExcerptRow(pk, start, end, coder_id, is_consensus=is_consensus)
+        for pk, start, end, coder_id, is_consensus in excerpts.order_by("start", "end", "pk").values_list(
+            "pk", "start", "end", "coder_id", "is_consensus"
+        )
+    }
+    applications = CodeApplication.objects.filter(excerpt__transcript=transcript).order_by("code_id")
+    for excerpt_id, code_id in applications.values_list("excerpt_id", "code_id"):
+        if excerpt_id in rows:
+            rows[excerpt_id].code_ids.append(code_id)
+    return list(rows.values())
+
+
+def load_codes(transcript: Transcript, excerpts: list[ExcerptRow]) -> list[Code]:
+    """The codebook in tree order, each code with `n_here`, its count in these excerpts."""
+    counts: dict[int, int] = {}
+    for excerpt in excerpts:
+        for code_id in excerpt.code_ids:
+            counts[code_id] = counts.get(code_id, 0) + 1
+    codes = transcript.project.codes.in_tree_order()
+    for code in codes:
+        code.n_here = counts.get(code.pk, 0)
+    return codes
+
+
+def load_excerpt_panel(transcript: Transcript, membership: Membership, filters: Filters) -> CodingPage:
+    """Just what the excerpt panel needs (the codebook for its checkboxes): coding responses
+    render only this panel and let the other regions refresh themselves."""
+    return CodingPage(
+        transcript=transcript,
+        membership=membership,
+        filters=filters,
+        excerpts=[],
+        shown=[],
+        turns=[],
+        codes=load_codes(transcript, []),
+        coders=[],
+        users={},
+    )
 
 
 def load_coding_page(transcript: Transcript, membership: Membership, filters: Filters, focus_id: int | None) -> CodingPage:
     user = membership.user
-    excerpts = list(transcript.excerpts.for_transcript_page())
+    excerpts = load_excerpt_rows(transcript, membership)
     shown = [e for e in excerpts if filters.keep(e, user)]
     turns = list(transcript.turns.order_by("start").values_list("start", "end", "body_start", "role"))
-    codes = transcript.project.codes.annotate(
-        n_here=Count("applications", filter=Q(applications__excerpt__transcript=transcript))
-    ).in_tree_order()
-    coders = [
-        m.user
-        for m in Membership.objects.filter(project_id=transcript.project_id, role__in=["lead", "coder"])
-        .select_related("user")
-        .order_by("user__username")
-    ]
+    codes = load_codes(transcript, excerpts)
+    members = list(
+        Membership.objects.filter(project_id=transcript.project_id).select_related("user").order_by("user__username")
+    )
+    users = {m.user_id: m.user for m in members}
+    coders = [m.user for m in members if m.role in (Membership.Role.LEAD, Membership.Role.CODER)]
+    missing = {e.coder_id for e in excerpts} - set(users)
+    if missing:  # people who coded here and have since left the project
+        from django.contrib.auth import get_user_model
+
+        users.update({u.pk: u for u in get_user_model().objects.filter(pk__in=missing)})
     focus = None
     if focus_id is None and filters.code:
         focus_id = filters.code
@@ -181,7 +268,12 @@ def load_coding_page(transcript: Transcript, membership: Membership, filters: Fi
     if focus is not None:
         examples = list(
             CodeApplication.objects.filter(code=focus)
+            .filter(visible_excerpts_q(membership, "excerpt__") or Q())
             .select_related("excerpt__transcript__participant")
+            .only(
+                "is_exemplar", "excerpt__quote", "excerpt__start", "excerpt__transcript__title",
+                "excerpt__transcript__participant__label",
+            )
             .order_by("-is_exemplar", "excerpt__transcript__title", "excerpt__start")[:2]
         )
     return CodingPage(
@@ -193,6 +285,7 @@ def load_coding_page(transcript: Transcript, membership: Membership, filters: Fi
         turns=turns,
         codes=codes,
         coders=coders,
+        users=users,
         focus=focus,
         examples=examples,
     )

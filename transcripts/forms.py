@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .models import Attribute, Participant, Pseudonym, SpeakerTurn
+from .models import Membership
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -106,3 +107,117 @@ class ProjectSettingsForm(forms.ModelForm):
         model = Project
         fields = ["name", "description", "only_leads_create_codes"]
         labels = {"only_leads_create_codes": "Only leads may add new codes"}
+
+
+# Teamwork -------------------------------------------------------------------------------------
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(label="User name", max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_username(self):  # noqa: ANN201
+        from django.contrib.auth import get_user_model
+
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
+        if user is None:
+            raise ValidationError("There is no account with that user name; create one below.")
+        if self.project.memberships.filter(user=user).exists():
+            raise ValidationError(f"{user.get_username()} is already a member; change their role in the list.")
+        return user
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class AccountForm(forms.Form):
+    username = forms.RegexField(
+        label="User name", max_length=150, regex=r"^[\w.@+-]+$",
+        error_messages={"invalid": "Use letters, digits and @ . + - _ only."},
+    )
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class AssignForm(forms.Form):
+    transcripts = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    coders = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    overlap = forms.IntegerField(
+        label="Double-code (%)", min_value=0, max_value=100, initial=30,
+        help_text="This share of the transcripts, drawn at random, goes to a second coder too.",
+    )
+    seed = forms.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1,
+        help_text="Leave empty for a new random draw; the seed used is kept in the audit trail.",
+    )
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["transcripts"].queryset = project.transcripts.defer("text").order_by("title", "pk")
+        self.fields["coders"].queryset = (
+            get_user_model()
+            .objects.filter(memberships__project=project, memberships__role__in=["lead", "coder"])
+            .order_by("username")
+        )
+        self.fields["coders"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+    def clean(self):  # noqa: ANN201
+        data = super().clean()
+        if data.get("overlap") and len(data.get("coders") or []) < 2:
+            raise ValidationError("Double-coding needs at least two coders.")
+        return data
+
+
+class ConsensusForm(forms.Form):
+    """One disagreement settled: which excerpts it was about, what the consensus is, and why."""
+
+    excerpts = forms.CharField(widget=forms.HiddenInput)
+    choice = forms.CharField(max_length=30)
+    start = forms.IntegerField(required=False, min_value=0)
+    end = forms.IntegerField(required=False, min_value=1)
+    codes = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+    def __init__(self, *args, transcript, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.transcript = transcript
+        self.fields["codes"].queryset = transcript.project.codes.all()
+
+    def clean_excerpts(self):  # noqa: ANN201
+        ids = [int(part) for part in self.cleaned_data["excerpts"].split(",") if part.strip().isdigit()]
+        originals = list(self.transcript.excerpts.filter(pk__in=ids, is_consensus=False).prefetch_related("codes"))
+        if not originals or len(originals) != len(set(ids)):
+            raise ValidationError("Those excerpts changed meanwhile; reload the page.")
+        return originals
+
+    def clean_choice(self):  # noqa: ANN201
+        choice = self.cleaned_data["choice"]
+        if choice in ("merge", "new") or (choice.startswith("accept:") and choice[7:].isdigit()):
+            return choice
+        raise ValidationError("Choose how to settle it.")
+
+    def versions(self) -> list[tuple[int, int, list]]:
+        """The (start, end, codes) the chosen way of settling writes into the consensus."""
+        originals, choice = self.cleaned_data["excerpts"], self.cleaned_data["choice"]
+        if choice.startswith("accept:"):
+            coder_id = int(choice[7:])
+            chosen = [e for e in originals if e.coder_id == coder_id]
+            if not chosen:
+                raise ValidationError("That coder has no excerpt here; choose another version.")
+            return [(e.start, e.end, list(e.codes.all())) for e in sorted(chosen, key=lambda e: (e.start, e.pk))]
+        if choice == "merge":
+            codes = {code.pk: code for e in originals for code in e.codes.all()}
+            return [(min(e.start for e in originals), max(e.end for e in originals), list(codes.values()))]
+        start, end, codes = self.cleaned_data.get("start"), self.cleaned_data.get("end"), self.cleaned_data.get("codes")
+        if start is None or end is None or not codes:
+            raise ValidationError("For a new version, give its start, end and at least one code.")
+        return [(start, end, list(codes))]

@@ -477,6 +477,13 @@
     }
     markSelected();
   });
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "coding-area" || $("coding-area") === event.detail.elt) {
+      drawStripes();
+      markSelected();
+      if (textHadFocus && textBox()) textBox().focus({ preventScroll: true });
+    }
+  });
   document.body.addEventListener("htmx:afterSettle", function () { drawStripes(); markSelected(); });
 
   // ---- Others' coding appears within a few seconds. ----
@@ -502,6 +509,12 @@
     drawStripes();
     var panel = $("excerpt-panel");
     if (panel && panel.dataset.excerptId) { selectedExcerpt = Number(panel.dataset.excerptId); markSelected(); }
+    // Opened from a quote (?excerpt=<id>): bring the excerpt into view unless it already is.
+    if (selectedExcerpt !== null && /[?&]excerpt=\d/.test(window.location.search)) {
+      var mark = textBox() && textBox().querySelector('mark[data-excerpts~="' + selectedExcerpt + '"]');
+      var box = mark && mark.getBoundingClientRect();
+      if (box && (box.top < 0 || box.bottom > window.innerHeight)) scrollToExcerpt(selectedExcerpt);
+    }
     window.addEventListener("resize", drawStripes);
     setInterval(poll, POLL_MS);
   }

@@ -73,7 +73,8 @@ class BrowserTestCase(StaticLiveServerTestCase):
     def screenshot(self, page: Page, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=False)
+        # caret="initial": Playwright otherwise injects a style tag, which the CSP rightly blocks.
+        page.screenshot(path=str(path), full_page=False, caret="initial")
         return path
 
     def assertNoConsoleErrors(self) -> None:

@@ -1,6 +1,8 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
+from .coding import visible_excerpts_q
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym
+from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "SpeakerTurn",
     "Transcript",
     "TranscriptTextLocked",
+    "TranscriptAssignment",
+    "visible_excerpts_q",
 ]

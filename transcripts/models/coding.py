@@ -22,6 +22,17 @@ class CodeQuerySet(models.QuerySet):
     def active(self) -> "CodeQuerySet":
         return self.filter(archived=False)
 
+    def with_counts(self, visible: models.Q | None = None) -> "CodeQuerySet":
+        """Codes with n_excerpts, n_transcripts and n_participants, counted by the database in one query.
+
+        `visible` limits what is counted, e.g. visible_excerpts_q(membership, "applications__excerpt__").
+        """
+        return self.annotate(
+            n_excerpts=models.Count("applications__excerpt", distinct=True, filter=visible),
+            n_transcripts=models.Count("applications__excerpt__transcript", distinct=True, filter=visible),
+            n_participants=models.Count("applications__excerpt__transcript__participant", distinct=True, filter=visible),
+        )
+
     def in_tree_order(self) -> list["Code"]:
         """All codes, parents before children, siblings by their order; sets `.depth`."""
         codes = list(self.order_by("order", "name", "pk"))
@@ -106,6 +117,33 @@ class ExcerptQuerySet(models.QuerySet):
             .order_by("start", "end", "pk")
         )
 
+    def visible_to(self, membership) -> "ExcerptQuerySet":
+        """The excerpts this member may see under blind coding (see visible_excerpts_q)."""
+        rule = visible_excerpts_q(membership)
+        return self.all() if rule is None else self.filter(rule)
+
+
+def visible_excerpts_q(membership, prefix: str = "") -> models.Q | None:
+    """The blind-coding rule, as a filter on excerpts reached through `prefix`; None when nothing is hidden.
+
+    The one place the rule lives. A transcript is blind when its project or the transcript itself
+    has blind coding on, until a lead opens comparison for the project. While it is blind, leads
+    see everyone's coding, coders only their own original coding (not the consensus), readers none.
+    Use it on any query that shows coding: `Excerpt.objects.visible_to(membership)`, or
+    `Count("applications", filter=visible_excerpts_q(membership, "applications__excerpt__"))`.
+    `membership.project` must be the project the excerpts belong to.
+    """
+    project = membership.project
+    if membership.is_lead() or project.comparison_open:
+        return None
+    if membership.can_code():
+        own = models.Q(**{f"{prefix}coder_id": membership.user_id, f"{prefix}is_consensus": False})
+    else:
+        own = models.Q(**{f"{prefix}coder__isnull": True})  # never true: every excerpt has a coder
+    if project.blind_coding:
+        return own
+    return models.Q(**{f"{prefix}transcript__blind_coding": False}) | own
+
 
 class Excerpt(models.Model):
     """A span of a transcript's text, coded by one person with one or more codes."""
@@ -120,6 +158,9 @@ class Excerpt(models.Model):
     version = models.PositiveIntegerField(default=1, help_text="Raised on each change; stale edits are refused.")
     client_token = models.CharField(
         max_length=64, null=True, blank=True, unique=True, help_text="Makes a retried request take effect once."
+    )
+    is_consensus = models.BooleanField(
+        default=False, help_text="Part of the consensus coding a lead settled; `coder` is that lead, `memo` the note why."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

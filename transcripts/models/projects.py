@@ -26,6 +26,12 @@ class Project(models.Model):
     only_leads_create_codes = models.BooleanField(
         default=False, help_text="When on, coders apply existing codes but only leads add new ones."
     )
+    blind_coding = models.BooleanField(
+        default=False, help_text="When on, coders see only their own coding until a lead opens comparison."
+    )
+    comparison_open = models.BooleanField(
+        default=False, help_text="Set by a lead: everyone's coding and the agreement figures become visible."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -83,6 +89,10 @@ class Membership(models.Model):
 
     def can_manage(self) -> bool:
         return self.role == self.Role.LEAD
+
+    def can_view_agreement(self) -> bool:
+        """Leads always; coders once a lead has opened comparison; readers never."""
+        return self.role == self.Role.LEAD or (self.role == self.Role.CODER and self.project.comparison_open)
 
 
 class Participant(models.Model):

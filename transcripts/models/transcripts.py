@@ -16,12 +16,18 @@ class TranscriptTextLocked(ValidationError):
 
 
 class TranscriptQuerySet(models.QuerySet):
-    def for_list(self) -> "TranscriptQuerySet":
-        """Transcripts for a listing: participant loaded, bodies left in the database."""
+    def for_list(self, membership=None) -> "TranscriptQuerySet":
+        """Transcripts for a listing: participant loaded, bodies left in the database.
+
+        Given the member, `n_excerpts` counts only the coding blind coding lets them see.
+        """
+        from .coding import visible_excerpts_q  # coding imports this module
+
+        rule = visible_excerpts_q(membership, "excerpts__") if membership is not None else None
         return (
             self.defer("text")
             .select_related("participant")
-            .annotate(n_excerpts=models.Count("excerpts", distinct=True))
+            .annotate(n_excerpts=models.Count("excerpts", distinct=True, filter=rule))
             .order_by("title", "pk")
         )
 
@@ -47,6 +53,9 @@ class Transcript(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     imported_at = models.DateTimeField(auto_now_add=True)
+    blind_coding = models.BooleanField(
+        default=False, help_text="Blind coding for this transcript alone, even when the project is not blind."
+    )
 
     objects = TranscriptQuerySet.as_manager()
 
@@ -85,6 +94,10 @@ class Transcript(models.Model):
 
     def is_locked(self) -> bool:
         return self.excerpts.exists()
+
+    def is_blind(self) -> bool:
+        """Whether coders see only their own coding here (the page's notice; the filter is visible_excerpts_q)."""
+        return (self.project.blind_coding or self.blind_coding) and not self.project.comparison_open
 
 
 class SpeakerTurn(models.Model):

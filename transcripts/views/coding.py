@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlparse
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,26 +30,45 @@ def _int(value: str | None) -> int | None:
 
 
 def _render_page(
-    request, transcript, membership, *, partial: str | None = None, excerpt=None, status=200, error="", kept_memo=None
+    request,
+    transcript,
+    membership,
+    *,
+    partial: str | None = None,
+    excerpt=None,
+    status=200,
+    error="",
+    kept_memo=None,
+    oob: bool = False,
 ):
-    filters = coding.Filters.from_query(request.GET)
-    focus_id = _int(request.GET.get("focus"))
-    page = coding.load_coding_page(transcript, membership, filters, focus_id)
+    query = request.GET
+    if oob and request.htmx and request.htmx.current_url:
+        # An out-of-band region follows the filters of the page the user is looking at.
+        from django.http import QueryDict
+
+        query = QueryDict(urlparse(request.htmx.current_url).query)
+    filters = coding.Filters.from_query(query)
+    focus_id = _int(query.get("focus"))
+    if partial == "excerpt-panel":
+        page = coding.load_excerpt_panel(transcript, membership, filters)
+    else:
+        page = coding.load_coding_page(transcript, membership, filters, focus_id)
     if excerpt is None and (selected := _int(request.GET.get("excerpt"))):
-        excerpt = next((e for e in page.excerpts if e.pk == selected), None)
+        excerpt = transcript.excerpts.visible_to(membership).filter(pk=selected).select_related("coder").first()
     context = {
         "project": transcript.project,
         "membership": membership,
         "transcript": transcript,
         "page": page,
         "filters": filters,
-        "state": coding.state_token(transcript),
+        "state": coding.state_token(transcript, membership) if partial in (None, "coding-area") else "",
         "selected": excerpt,
         "can_code": membership.can_code(),
         "can_create_codes": membership.can_create_codes(),
         "can_change": excerpt is not None and membership.can_change_excerpt(excerpt),
         "error": error,
         "kept_memo": kept_memo,
+        "oob": oob,
     }
     template = TEMPLATE
     if partial:
@@ -72,8 +92,8 @@ def transcript_detail(request: HtmxHttpRequest, transcript_id: int) -> HttpRespo
 @never_cache
 def transcript_state(request: HtmxHttpRequest, transcript_id: int) -> JsonResponse:
     """A token that changes when the coding changes; the page polls it to show others' work."""
-    transcript, _ = get_transcript_for_member(request.user, transcript_id, defer_text=True)
-    return JsonResponse({"state": coding.state_token(transcript)})
+    transcript, membership = get_transcript_for_member(request.user, transcript_id, defer_text=True)
+    return JsonResponse({"state": coding.state_token(transcript, membership)})
 
 
 @login_required
@@ -121,7 +141,10 @@ def _done(request, transcript, membership, excerpt, message: str) -> HttpRespons
         url = reverse("transcript_detail", args=[transcript.pk])
         return redirect(f"{url}?excerpt={excerpt.pk}" if excerpt and excerpt.pk else url)
     response = _render_page(request, transcript, membership, partial="excerpt-panel", excerpt=excerpt)
-    trigger_client_event(response, "coding-changed", {})
+    # The text with its new highlights rides along out of band: one round trip, not two.
+    area = _render_page(request, transcript, membership, partial="coding-area", oob=True)
+    response.content += area.content
+    trigger_client_event(response, "counts-changed", {})
     trigger_client_event(response, "notify", {"level": "success", "message": message})
     return response
 

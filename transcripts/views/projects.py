@@ -29,7 +29,7 @@ def project_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, membership = get_project_for_member(request.user, slug)
-    transcripts = project.transcripts.for_list()
+    transcripts = project.transcripts.for_list(membership)
     context = {
         "project": project,
         "membership": membership,

@@ -1,0 +1,236 @@
+"""REFI-QDA codebooks: write a .qdc, read .qdc/.qde/.qdpx from other tools. No Django.
+
+A code's Description carries the definition and then its criteria and examples, each as a
+paragraph that starts with its label ("Inclusion criteria: ..."), so peercoding reads its own
+files back field by field while other tools still show one readable text.
+
+Reading is lenient, because real files break the schema (Taguette writes an empty <Sets/>):
+what was bent or dropped is said in `notes`, which the import preview shows.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
+
+from .exports import FIELD_LABELS, TEXT_FIELDS, Theme, walk
+from .importers.base import MB, ImportRefused, describe_size, quoted
+from .importers.safety import _check_members, check_filename, extension_of, find_member, read_member
+
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+SCHEMA_LOCATION = "http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+ORIGIN = "peercoding"
+ACCEPTED = (".qdc", ".qde", ".qdpx")
+MAX_XML_BYTES = 20 * MB
+MAX_CODES = 5_000
+MAX_NAME = 120  # Code.name's max_length
+
+_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+_COLOUR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+_LABELLED = {FIELD_LABELS[name]: name for name in TEXT_FIELDS if name != "definition"}
+_SECTION = re.compile(r"(?:^|\n\n)(" + "|".join(re.escape(label) for label in _LABELLED) + r"): ")
+
+
+# Writing --------------------------------------------------------------------------------------------
+
+
+def describe(theme: Theme) -> str:
+    """The Description text of a code: definition first, then labelled criteria and examples."""
+    parts = [theme.definition] if theme.definition else []
+    for name in TEXT_FIELDS[1:]:
+        value = getattr(theme, name)
+        if value:
+            parts.append(f"{FIELD_LABELS[name]}: {value}")
+    return "\n\n".join(parts)
+
+
+def split_description(text: str) -> dict[str, str]:
+    """The fields packed by describe(); text without labels is all definition."""
+    fields = dict.fromkeys(TEXT_FIELDS, "")
+    matches = list(_SECTION.finditer(text))
+    fields["definition"] = (text[: matches[0].start()] if matches else text).strip()
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        fields[_LABELLED[match.group(1)]] = text[match.end() : end].strip()
+    return fields
+
+
+def write_qdc(themes: list[Theme]) -> bytes:
+    """A REFI-QDA codebook (QDA-XML 1.0); archived codes are written as not codable."""
+    ET.register_namespace("", CODEBOOK_NS)
+    ET.register_namespace("xsi", XSI_NS)
+    root = ET.Element(f"{{{CODEBOOK_NS}}}CodeBook", {"origin": ORIGIN})
+    root.set(f"{{{XSI_NS}}}schemaLocation", f"{CODEBOOK_NS} {SCHEMA_LOCATION}")
+    if themes:  # an empty <Codes/> breaks the schema, and so does a missing one: write what we can
+        codes = ET.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
+        for theme in themes:
+            _write_code(codes, theme)
+    ET.indent(root, space="  ")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+def _write_code(parent: ET.Element, theme: Theme) -> None:
+    attributes = {
+        "guid": theme.guid.upper(),
+        "name": theme.name,
+        "isCodable": "false" if theme.archived else "true",
+    }
+    if theme.color and _COLOUR.match(theme.color):
+        attributes["color"] = theme.color.upper()
+    element = ET.SubElement(parent, f"{{{CODEBOOK_NS}}}Code", attributes)
+    description = describe(theme)
+    if description:
+        ET.SubElement(element, f"{{{CODEBOOK_NS}}}Description").text = description
+    for child in theme.children:
+        _write_code(element, child)
+
+
+# Reading --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportedCodebook:
+    themes: list[Theme]
+    origin: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_codes(self) -> int:
+        return sum(1 for _ in walk(self.themes))
+
+
+def read_codebook(filename: str, data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> ImportedCodebook:
+    """The codebook of a .qdc, .qde or .qdpx file; ImportRefused with a message otherwise."""
+    name = check_filename(filename)
+    extension = extension_of(name)
+    if extension not in ACCEPTED:
+        raise ImportRefused(f"REFI-QDA codebooks are .qdc, .qde or .qdpx files; {quoted(name)} is not one of these.")
+    if not data:
+        raise ImportRefused(f"{quoted(name)} is empty.")
+    if len(data) > max_bytes:
+        raise ImportRefused(f"{quoted(name)} is larger than the {describe_size(max_bytes)} limit for codebooks.")
+    notes: list[str] = []
+    if extension == ".qdpx":
+        data, inner = _project_from_zip(name, data, max_bytes)
+        notes.append(f"Read the codebook of {quoted(inner)} inside the project file; sources and coding were not imported.")
+    root = _parse(name, data)
+    try:
+        return _codebook(name, root, notes)
+    except ImportRefused:
+        raise
+    except RecursionError as exc:
+        raise ImportRefused(f"{quoted(name)} nests its codes too deeply to be a codebook.") from exc
+
+
+def _project_from_zip(name: str, data: bytes, max_bytes: int) -> tuple[bytes, str]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportRefused(f"{quoted(name)} is not a REFI-QDA project: .qdpx files are zip archives.") from exc
+    if len(infos) > 10_000:
+        raise ImportRefused(f"{quoted(name)} holds too many files to be opened.")
+    _check_members(name, archive, infos, 500 * MB, 2_000 * MB)
+    # Tools name the project file differently (project.qde, Project.qde, or after the project).
+    candidates = [info for info in infos if "/" not in info.filename and info.filename.lower().endswith(".qde")]
+    if not candidates:
+        raise ImportRefused(f"{quoted(name)} has no project.qde inside, so it is not a REFI-QDA project.")
+    chosen = next((i for i in candidates if i.filename.lower() == "project.qde"), candidates[0])
+    return read_member(name, archive, find_member(archive, chosen.filename), limit=max_bytes), chosen.filename
+
+
+def _parse(name: str, data: bytes) -> ET.Element:
+    try:
+        return defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise ImportRefused(
+            f"{quoted(name)} declares a DTD or XML entities, which codebooks never need; it was not opened."
+        ) from exc
+    except (ParseError, ExpatError, SyntaxError, ValueError, LookupError) as exc:
+        raise ImportRefused(f"{quoted(name)} is not a readable XML file, so it is not a REFI-QDA codebook.") from exc
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _codebook(name: str, root: ET.Element, notes: list[str]) -> ImportedCodebook:
+    kind = _local(root.tag)
+    if kind == "CodeBook":
+        book = root
+    elif kind == "Project":
+        book = next((child for child in root if _local(child.tag) == "CodeBook"), None)
+        if book is None:
+            raise ImportRefused(f"{quoted(name)} is a REFI-QDA project without a codebook.")
+    else:
+        raise ImportRefused(f"{quoted(name)} is XML but not a REFI-QDA codebook (its root element is <{kind}>).")
+    namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    if namespace not in (CODEBOOK_NS, "urn:QDA-XML:project:1.0"):
+        notes.append("The file does not use the REFI-QDA namespace; it was read as if it did.")
+    for sets in (child for child in book if _local(child.tag) == "Sets"):
+        if len(sets) == 0:
+            notes.append("The file has an empty <Sets/> element, which the REFI-QDA schema does not allow; it was ignored.")
+    codes = next((child for child in book if _local(child.tag) == "Codes"), None)
+    reader = _Reader(notes)
+    themes = [reader.theme(element, 0) for element in (codes if codes is not None else []) if _local(element.tag) == "Code"]
+    if not themes:
+        notes.append("The codebook has no codes.")
+    if reader.count > MAX_CODES:
+        raise ImportRefused(f"{quoted(name)} has more than {MAX_CODES:,} codes, which is more than peercoding imports.")
+    notes.extend(reader.summary())
+    return ImportedCodebook(themes=themes, origin=root.get("origin", ""), notes=notes)
+
+
+class _Reader:
+    def __init__(self, notes: list[str]) -> None:
+        self.notes = notes
+        self.count = 0
+        self.seen_guids: set[str] = set()
+        self.problems: dict[str, int] = {}
+
+    def bent(self, problem: str) -> None:
+        self.problems[problem] = self.problems.get(problem, 0) + 1
+
+    def summary(self) -> list[str]:
+        return [f"{problem} ({n} code{'s' if n != 1 else ''})." for problem, n in self.problems.items()]
+
+    def theme(self, element: ET.Element, depth: int) -> Theme:
+        self.count += 1
+        if self.count > MAX_CODES:
+            raise ImportRefused(f"The file has more than {MAX_CODES:,} codes, which is more than peercoding imports.")
+        name = " ".join((element.get("name") or "").split())
+        if not name:
+            name = f"Unnamed code {self.count}"
+            self.bent("A code had no name and was given one")
+        if len(name) > MAX_NAME:
+            name = name[: MAX_NAME - 1] + "…"
+            self.bent(f"A name longer than {MAX_NAME} characters was shortened")
+        match = _GUID.match((element.get("guid") or "").strip())
+        guid = match.group(1).lower() if match else ""
+        if not guid or guid in self.seen_guids:
+            self.bent("A code had a missing, malformed or repeated GUID and was given a new one")
+            guid = str(uuid.uuid4())
+        self.seen_guids.add(guid)
+        color = (element.get("color") or "").strip()
+        if color and not _COLOUR.match(color):
+            self.bent(f"A colour that is not #RRGGBB ({color[:12]}) was dropped")
+            color = ""
+        if len(color) == 4:
+            color = "#" + "".join(ch * 2 for ch in color[1:])
+        codable = (element.get("isCodable") or "true").strip().lower()
+        if element.get("isCodable") is None:
+            self.bent("isCodable was missing and taken as true")
+        description = next((child.text or "" for child in element if _local(child.tag) == "Description"), "")
+        theme = Theme(name=name, color=color.lower(), guid=guid, archived=codable in ("false", "0"), **split_description(description))
+        theme.children = [self.theme(child, depth + 1) for child in element if _local(child.tag) == "Code"]
+        return theme

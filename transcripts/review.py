@@ -1,0 +1,878 @@
+"""What the review pages show: filters, theme counts, quotes, matrices, co-occurrence, search.
+
+Every figure is computed in the database (values() + Count(distinct=True)) with a fixed number
+of queries whatever the number of codes, excerpts or transcripts; Python only arranges rows.
+
+The rules the pages state, in one place:
+
+- "Leave out interviewer turns" drops an excerpt that lies entirely inside one interviewer
+  turn: some turn with role "interviewer" has turn.start <= excerpt.start and
+  excerpt.end <= turn.end. An excerpt that reaches into a participant's turn stays.
+- "Date coded" is the day the excerpt was created, in the site's time zone.
+- A theme's figures roll up its subthemes: distinct excerpts, transcripts, participants and
+  coders over every application of the theme or any code below it, so a participant coded
+  under two subthemes counts once for the theme.
+- Two codes co-occur when they are applied to the same excerpt, or to two excerpts of the same
+  transcript that share at least one character (a.start < b.end and b.start < a.end). The count
+  for (A, B) is the number of such (excerpt coded A, excerpt coded B) pairs; an excerpt that
+  carries both codes is one pair.
+- "A AND B" lists the excerpts coded A that carry B or share at least one character with an
+  excerpt coded B; "A NOT B" lists the excerpts coded A that do neither. With "include
+  subthemes", A and B each stand for the code and every code below it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Length, Replace, Substr
+
+from . import spans
+from .models import (
+    Attribute,
+    AttributeValue,
+    Code,
+    CodeApplication,
+    Excerpt,
+    Membership,
+    Participant,
+    Project,
+    SpeakerTurn,
+    Transcript,
+)
+
+MEASURES = ("excerpts", "transcripts", "participants", "coders")
+
+
+def _measures(prefix: str = "excerpt__") -> dict:
+    return {
+        "excerpts": Count(f"{prefix}id", distinct=True),
+        "transcripts": Count(f"{prefix}transcript_id", distinct=True),
+        "participants": Count(f"{prefix}transcript__participant_id", distinct=True),
+        "coders": Count(f"{prefix}coder_id", distinct=True),
+    }
+
+
+# Filters ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FilterOptions:
+    """What the filter form offers: the project's own attributes, coders, transcripts, participants."""
+
+    attributes: list[Attribute]
+    values: dict[int, list[str]]  # attribute id -> the values participants have, for text and choice
+    coders: list  # users who may code
+    transcripts: list[Transcript]
+    participants: list[Participant]
+
+    @classmethod
+    def load(cls, project: Project) -> "FilterOptions":
+        attributes = list(project.attributes.all())
+        values: dict[int, list[str]] = defaultdict(list)
+        for attribute_id, value in (
+            AttributeValue.objects.filter(attribute__project=project)
+            .exclude(value="")
+            .values_list("attribute_id", "value")
+            .distinct()
+            .order_by("value")
+        ):
+            values[attribute_id].append(value)
+        for attribute in attributes:
+            if attribute.kind == Attribute.Kind.CHOICE and attribute.choices:
+                present = set(values[attribute.pk])
+                values[attribute.pk] = [c for c in attribute.choices if c in present] + sorted(
+                    present - set(attribute.choices)
+                )
+        coders = [
+            m.user
+            for m in Membership.objects.filter(project=project, role__in=["lead", "coder"])
+            .select_related("user")
+            .order_by("user__username")
+        ]
+        transcripts = list(project.transcripts.defer("text").select_related("participant").order_by("title", "pk"))
+        participants = list(project.participants.order_by("label"))
+        return cls(attributes, dict(values), coders, transcripts, participants)
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    attribute: Attribute
+    values: tuple[str, ...] = ()  # text and choice: any of these
+    low: Decimal | datetime.date | None = None  # number and date: inclusive range
+    high: Decimal | datetime.date | None = None
+
+    def q(self) -> Q:
+        """Participants whose value passes, as a condition on AttributeValue."""
+        q = Q(attribute_id=self.attribute.pk)
+        if self.attribute.kind == Attribute.Kind.NUMBER:
+            if self.low is not None:
+                q &= Q(number__gte=self.low)
+            if self.high is not None:
+                q &= Q(number__lte=self.high)
+        elif self.attribute.kind == Attribute.Kind.DATE:
+            if self.low is not None:
+                q &= Q(date__gte=self.low)
+            if self.high is not None:
+                q &= Q(date__lte=self.high)
+        else:
+            q &= Q(value__in=self.values)
+        return q
+
+    def params(self) -> list[tuple[str, str]]:
+        key = f"a{self.attribute.pk}"
+        if self.attribute.kind in (Attribute.Kind.NUMBER, Attribute.Kind.DATE):
+            pairs = []
+            if self.low is not None:
+                pairs.append((f"{key}_min", _plain(self.low)))
+            if self.high is not None:
+                pairs.append((f"{key}_max", _plain(self.high)))
+            return pairs
+        return [(key, value) for value in self.values]
+
+
+def _plain(value) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value.isoformat()
+
+
+def _ids(raw: list[str], allowed: set[int]) -> tuple[int, ...]:
+    """The ids that name objects of this project; anything else is ignored."""
+    ids = []
+    for item in raw:
+        if item.isdigit() and int(item) in allowed and int(item) not in ids:
+            ids.append(int(item))
+    return tuple(sorted(ids))
+
+
+def _day(raw: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(raw.strip()) if raw and raw.strip() else None
+    except ValueError:
+        return None
+
+
+def _number(raw: str) -> Decimal | None:
+    try:
+        number = Decimal(raw.strip().replace(",", "")) if raw and raw.strip() else None
+    except InvalidOperation:
+        return None
+    return number if number is None or number.is_finite() else None
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    """The filters every review page shares, read from a query string and checked against the project."""
+
+    attributes: tuple[AttributeFilter, ...] = ()
+    coders: tuple[int, ...] = ()
+    transcripts: tuple[int, ...] = ()
+    participants: tuple[int, ...] = ()
+    coded_from: datetime.date | None = None
+    coded_to: datetime.date | None = None
+    no_interviewer: bool = False
+    # Not a filter the user sets: the blind-coding rule of the member looking (visible_excerpts_q).
+    visible: Q | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_query(cls, query, options: FilterOptions, *, visible: Q | None = None) -> "ReviewFilters":
+        """Parse `attr`-style keys (a<id>, a<id>_min, a<id>_max), coder, transcript, participant,
+        coded_from, coded_to and no_interviewer; ids of other projects and nonsense are dropped.
+
+        `visible` is the member's blind-coding rule, applied to every excerpt the pages count.
+        """
+        getlist = query.getlist if hasattr(query, "getlist") else (lambda k: [v] if (v := query.get(k)) else [])
+        attribute_filters = []
+        for attribute in options.attributes:
+            key = f"a{attribute.pk}"
+            if attribute.kind == Attribute.Kind.NUMBER:
+                low, high = _number(query.get(f"{key}_min", "")), _number(query.get(f"{key}_max", ""))
+            elif attribute.kind == Attribute.Kind.DATE:
+                low, high = _day(query.get(f"{key}_min", "")), _day(query.get(f"{key}_max", ""))
+            else:
+                values = tuple(dict.fromkeys(v for v in getlist(key) if v))
+                if attribute.kind == Attribute.Kind.CHOICE and attribute.choices:
+                    values = tuple(v for v in values if v in attribute.choices)
+                if values:
+                    attribute_filters.append(AttributeFilter(attribute, values=values))
+                continue
+            if low is not None or high is not None:
+                attribute_filters.append(AttributeFilter(attribute, low=low, high=high))
+        return cls(
+            attributes=tuple(attribute_filters),
+            coders=_ids(getlist("coder"), {user.pk for user in options.coders}),
+            transcripts=_ids(getlist("transcript"), {t.pk for t in options.transcripts}),
+            participants=_ids(getlist("participant"), {p.pk for p in options.participants}),
+            coded_from=_day(query.get("coded_from", "")),
+            coded_to=_day(query.get("coded_to", "")),
+            no_interviewer=query.get("no_interviewer") in ("1", "on", "true"),
+            visible=visible,
+        )
+
+    def params(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        for item in self.attributes:
+            pairs += item.params()
+        pairs += [("coder", str(pk)) for pk in self.coders]
+        pairs += [("transcript", str(pk)) for pk in self.transcripts]
+        pairs += [("participant", str(pk)) for pk in self.participants]
+        if self.coded_from:
+            pairs.append(("coded_from", self.coded_from.isoformat()))
+        if self.coded_to:
+            pairs.append(("coded_to", self.coded_to.isoformat()))
+        if self.no_interviewer:
+            pairs.append(("no_interviewer", "1"))
+        return pairs
+
+    def as_query(self, **extra) -> str:
+        """The filters as a URL-encoded query string, with `extra` keys added (None drops a key)."""
+        pairs = self.params() + [(k, str(v)) for k, v in extra.items() if v is not None and v != ""]
+        return urlencode(pairs)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.params())
+
+    def attribute_filter(self, attribute_id: int) -> AttributeFilter | None:
+        return next((f for f in self.attributes if f.attribute.pk == attribute_id), None)
+
+    def transcript_queryset(self, project: Project) -> QuerySet:
+        """The project's transcripts that pass the transcript, participant and attribute filters."""
+        transcripts = Transcript.objects.filter(project=project)
+        if self.transcripts:
+            transcripts = transcripts.filter(pk__in=self.transcripts)
+        if self.participants:
+            transcripts = transcripts.filter(participant_id__in=self.participants)
+        for item in self.attributes:
+            transcripts = transcripts.filter(
+                Exists(AttributeValue.objects.filter(item.q(), participant_id=OuterRef("participant_id")))
+            )
+        return transcripts
+
+    def excerpt_queryset(self, project: Project) -> QuerySet:
+        """The project's excerpts that pass every filter."""
+        excerpts = Excerpt.objects.filter(transcript__project=project)
+        if self.visible is not None:
+            excerpts = excerpts.filter(self.visible)
+        if self.transcripts or self.participants or self.attributes:
+            excerpts = excerpts.filter(transcript__in=self.transcript_queryset(project).values("pk"))
+        if self.coders:
+            excerpts = excerpts.filter(coder_id__in=self.coders)
+        if self.coded_from:
+            excerpts = excerpts.filter(created_at__date__gte=self.coded_from)
+        if self.coded_to:
+            excerpts = excerpts.filter(created_at__date__lte=self.coded_to)
+        if self.no_interviewer:
+            excerpts = excerpts.exclude(
+                Exists(
+                    SpeakerTurn.objects.filter(
+                        transcript_id=OuterRef("transcript_id"),
+                        role=SpeakerTurn.Role.INTERVIEWER,
+                        start__lte=OuterRef("start"),
+                        end__gte=OuterRef("end"),
+                    )
+                )
+            )
+        return excerpts
+
+    def application_queryset(self, project: Project) -> QuerySet:
+        """Code applications of the project whose excerpt passes every filter."""
+        return CodeApplication.objects.filter(
+            code__project=project, excerpt__in=self.excerpt_queryset(project).values("pk")
+        )
+
+
+# The codebook as a tree ----------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    excerpts: int = 0
+    transcripts: int = 0
+    participants: int = 0
+    coders: int = 0
+
+    @classmethod
+    def of(cls, row: dict | None) -> "Counts":
+        if not row:
+            return cls()
+        return cls(**{name: row[name] for name in MEASURES})
+
+    def get(self, name: str) -> int:
+        return getattr(self, name)
+
+
+@dataclass
+class Tree:
+    """The project's codes in codebook order, with depth, parents and subtrees."""
+
+    codes: list[Code]
+
+    def __post_init__(self) -> None:
+        self.by_id = {code.pk: code for code in self.codes}
+        self.children: dict[int | None, list[int]] = defaultdict(list)
+        for code in self.codes:
+            self.children[code.parent_id].append(code.pk)
+
+    @classmethod
+    def load(cls, project: Project) -> "Tree":
+        return cls(project.codes.in_tree_order())
+
+    def ancestors(self, code_id: int) -> list[int]:
+        """The code itself, its parent, grandparent... up to its theme."""
+        chain = []
+        while code_id is not None and code_id in self.by_id and code_id not in chain:
+            chain.append(code_id)
+            code_id = self.by_id[code_id].parent_id
+        return chain
+
+    def subtree(self, code_id: int) -> list[int]:
+        found, stack = [], [code_id]
+        while stack:
+            current = stack.pop()
+            found.append(current)
+            stack.extend(self.children.get(current, []))
+        return found
+
+    def path(self, code_id: int) -> str:
+        return " / ".join(self.by_id[pk].name for pk in reversed(self.ancestors(code_id)))
+
+    def has_children(self, code_id: int) -> bool:
+        return bool(self.children.get(code_id))
+
+
+def _own(applications: QuerySet, by: tuple[str, ...] = ()) -> dict[tuple, dict]:
+    rows = applications.values("code_id", *by).annotate(**_measures()).order_by()
+    return {(row["code_id"], *(row[key] for key in by)): row for row in rows}
+
+
+def _rolled(applications: QuerySet, tree: Tree, by: tuple[str, ...] = ()) -> dict[tuple, dict]:
+    """Distinct counts over each code's subtree, in one query whatever the codebook's depth.
+
+    One part per depth level groups every application by its code's ancestor at that level
+    (a CASE over code ids); the parts are joined with UNION ALL. Each code is the ancestor at
+    its own level, so every code gets a row from exactly one part.
+    """
+    by_level: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for code in tree.codes:
+        chain = list(reversed(tree.ancestors(code.pk)))  # theme first
+        for level, ancestor in enumerate(chain):
+            by_level[level][ancestor].append(code.pk)
+    parts = []
+    for level in sorted(by_level):
+        groups = by_level[level]
+        members = [pk for ids in groups.values() for pk in ids]
+        theme = Case(
+            *(When(code_id__in=ids, then=Value(ancestor)) for ancestor, ids in groups.items()),
+            output_field=IntegerField(),
+        )
+        parts.append(
+            applications.filter(code_id__in=members)
+            .annotate(theme=theme)
+            .values("theme", *by)
+            .annotate(**_measures())
+            .order_by()
+        )
+    if not parts:
+        return {}
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return {(row["theme"], *(row[key] for key in by)): row for row in rows}
+
+
+@dataclass
+class ThemeRow:
+    code: Code
+    depth: int
+    own: Counts
+    total: Counts  # with its subthemes
+    has_children: bool
+    bar: str = "w-0"
+
+
+SORT_KEYS = ("codebook", "name", *MEASURES)
+
+
+def theme_summary(project: Project, filters: ReviewFilters, tree: Tree) -> list[ThemeRow]:
+    """Every code in codebook order with its own and rolled-up counts (two queries)."""
+    if not tree.codes:
+        return []
+    applications = filters.application_queryset(project)
+    own = _own(applications)
+    total = _rolled(applications, tree)
+    rows = [
+        ThemeRow(
+            code=code,
+            depth=code.depth,
+            own=Counts.of(own.get((code.pk,))),
+            total=Counts.of(total.get((code.pk,))),
+            has_children=tree.has_children(code.pk),
+        )
+        for code in tree.codes
+    ]
+    most = max((row.total.participants for row in rows), default=0)
+    for row in rows:
+        row.bar = width_class(row.total.participants, most)
+    return rows
+
+
+def sort_rows(rows: list[ThemeRow], key: str) -> list[ThemeRow]:
+    """Sort siblings by `key` (a measure, "name" or "codebook"; "-" for descending), keeping the tree."""
+    descending = key.startswith("-")
+    name = key.lstrip("-")
+    if name not in SORT_KEYS or name == "codebook":
+        return rows
+    children: dict[int | None, list[ThemeRow]] = defaultdict(list)
+    known = {row.code.pk for row in rows}
+    for row in rows:
+        parent = row.code.parent_id if row.code.parent_id in known else None
+        children[parent].append(row)
+
+    def sort_key(row: ThemeRow):
+        return row.code.name.lower() if name == "name" else row.total.get(name)
+
+    ordered: list[ThemeRow] = []
+
+    def walk(parent) -> None:
+        for row in sorted(children.get(parent, []), key=sort_key, reverse=descending):
+            ordered.append(row)
+            walk(row.code.pk)
+
+    walk(None)
+    return ordered
+
+
+def width_class(value: int, most: int) -> str:
+    """A bar width as one of the classes w-0, w-2 ... w-100 (no inline styles under our CSP)."""
+    if most <= 0 or value <= 0:
+        return "w-0"
+    return f"w-{max(2, round(50 * value / most) * 2)}"
+
+
+def heat_class(value: int, most: int) -> str:
+    """heat-0 for nothing, heat-1 ... heat-9 in proportion to the largest cell."""
+    if most <= 0 or value <= 0:
+        return "heat-0"
+    return f"heat-{max(1, math.ceil(9 * value / most))}"
+
+
+def scope_participants(project: Project, filters: ReviewFilters) -> int:
+    """How many participants the filters leave (those with at least one transcript in scope)."""
+    return (
+        filters.transcript_queryset(project)
+        .exclude(participant=None)
+        .values("participant_id")
+        .distinct()
+        .count()
+    )
+
+
+# Quotes ------------------------------------------------------------------------------------
+
+
+def line_number() -> object:
+    """The 1-based line of an excerpt's start, counted by the database: newlines before `start` + 1."""
+    head = Substr("transcript__text", 1, F("start"))
+    return Length(head) - Length(Replace(head, Value("\n"), Value(""))) + 1
+
+
+def speaker_at_start() -> Subquery:
+    """The speaker of the turn that covers the excerpt's first character."""
+    return Subquery(
+        SpeakerTurn.objects.filter(
+            transcript_id=OuterRef("transcript_id"), start__lte=OuterRef("start"), end__gt=OuterRef("start")
+        )
+        .order_by("-start")
+        .values("speaker")[:1]
+    )
+
+
+def for_quotes(excerpts: QuerySet, code_ids: list[int] | None = None) -> QuerySet:
+    """Excerpts with what a quote needs: participant, coder, line, speaker, codes; no transcript bodies.
+
+    With `code_ids`, exemplars of those codes come first; then transcript order.
+    """
+    excerpts = (
+        excerpts.select_related("transcript__participant", "coder")
+        .defer("transcript__text")
+        .annotate(line=line_number(), speaker=speaker_at_start())
+        .prefetch_related(
+            Prefetch("applications", queryset=CodeApplication.objects.select_related("code").order_by("code__order", "code__name"))
+        )
+    )
+    order = ["transcript__title", "transcript_id", "start", "end", "pk"]
+    if code_ids is not None:
+        excerpts = excerpts.annotate(
+            exemplar=Exists(
+                CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=code_ids, is_exemplar=True)
+            )
+        )
+        order = ["-exemplar", *order]
+    return excerpts.order_by(*order)
+
+
+def quotes_for_code(project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool) -> list[Excerpt]:
+    """The excerpts coded with `code` (or a code below it), exemplars first, then in transcript order.
+
+    Each excerpt carries `.line`, `.speaker`, `.exemplar` and `.matched` (its applications of
+    the code or its subthemes).
+    """
+    code_ids = tree.subtree(code.pk) if subthemes else [code.pk]
+    excerpts = filters.excerpt_queryset(project).filter(
+        Exists(CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=code_ids))
+    )
+    found = list(for_quotes(excerpts, code_ids))
+    wanted = set(code_ids)
+    for excerpt in found:
+        excerpt.matched = [app for app in excerpt.applications.all() if app.code_id in wanted]
+        excerpt.others = [app for app in excerpt.applications.all() if app.code_id not in wanted]
+    return found
+
+
+def citation(excerpt: Excerpt) -> str:
+    """How a quote is cited: participant label (or transcript title) and line."""
+    who = excerpt.transcript.participant.label if excerpt.transcript.participant else excerpt.transcript.title
+    return f"{who}, line {excerpt.line}"
+
+
+@dataclass
+class Context:
+    before: str
+    quote: str
+    after: str
+    clipped_before: bool
+    clipped_after: bool
+
+
+def context_around(text: str, start: int, end: int, n: int) -> Context:
+    """±n characters of text around [start, end)."""
+    left, right = max(0, start - n), min(len(text), end + n)
+    return Context(text[left:start], text[start:end], text[end:right], left > 0, right < len(text))
+
+
+# Matrices ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    key: object  # participant id or attribute value
+    label: str
+    query: str  # extra query-string pairs that narrow the quotes to this column
+
+
+@dataclass
+class Matrix:
+    rows: list[tuple[Code, list[dict]]]  # (code, cells); a cell has n, people, heat and query
+    columns: list[Column]
+    attribute: Attribute | None = None
+
+
+def participant_matrix(project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions) -> Matrix:
+    """Excerpts per code (with subthemes) and participant; one query."""
+    applications = filters.application_queryset(project)
+    counts = _rolled(applications, tree, by=("excerpt__transcript__participant_id",)) if tree.codes else {}
+    present = {key[1] for key, row in counts.items() if row["excerpts"]}
+    columns = [Column(p.pk, p.label, urlencode([("participant", p.pk)])) for p in options.participants if p.pk in present]
+    return _matrix(tree, counts, columns, filters, drop_keys=("participant",))
+
+
+def attribute_matrix(
+    project: Project, filters: ReviewFilters, tree: Tree, attribute: Attribute
+) -> Matrix:
+    """Excerpts and distinct participants per code (with subthemes) and value of one attribute; one query."""
+    applications = filters.application_queryset(project).annotate(
+        attribute_value=Subquery(
+            AttributeValue.objects.filter(
+                participant_id=OuterRef("excerpt__transcript__participant_id"), attribute_id=attribute.pk
+            ).values("value")[:1]
+        )
+    )
+    counts = _rolled(applications, tree, by=("attribute_value",)) if tree.codes else {}
+    values = {key[1] for key in counts if key[1]}
+    if attribute.kind == Attribute.Kind.NUMBER:
+        ordered = sorted(values, key=lambda v: Decimal(v))
+    elif attribute.kind == Attribute.Kind.CHOICE and attribute.choices:
+        ordered = [c for c in attribute.choices if c in values] + sorted(values - set(attribute.choices))
+    else:
+        ordered = sorted(values)
+    key = f"a{attribute.pk}"
+    columns = []
+    for value in ordered:
+        if attribute.kind in (Attribute.Kind.NUMBER, Attribute.Kind.DATE):
+            narrow = urlencode([(f"{key}_min", value), (f"{key}_max", value)])
+        else:
+            narrow = urlencode([(key, value)])
+        columns.append(Column(value, value, narrow))
+    matrix = _matrix(tree, counts, columns, filters, drop_keys=(key, f"{key}_min", f"{key}_max"))
+    matrix.attribute = attribute
+    return matrix
+
+
+def _matrix(tree: Tree, counts: dict, columns: list[Column], filters: ReviewFilters, drop_keys=()) -> Matrix:
+    most = max((row["excerpts"] for row in counts.values()), default=0)
+    base = [(k, v) for k, v in filters.params() if k not in drop_keys]
+    rows = []
+    for code in tree.codes:
+        cells = []
+        for column in columns:
+            row = counts.get((code.pk, column.key))
+            n = row["excerpts"] if row else 0
+            cells.append(
+                {
+                    "n": n,
+                    "people": row["participants"] if row else 0,
+                    "heat": heat_class(n, most),
+                    "query": urlencode(base) + ("&" if base else "") + column.query + "&subthemes=1",
+                }
+            )
+        rows.append((code, cells))
+    return Matrix(rows=rows, columns=columns)
+
+
+# Co-occurrence and AND / NOT ------------------------------------------------------------------------
+
+
+def _pairs(project: Project, filters: ReviewFilters, other_code: Code | None = None) -> QuerySet:
+    """One row per (application of A on excerpt X, application of B on excerpt Y) where X and Y
+    are the same excerpt or share at least one character of one transcript; both pass the filters.
+
+    Every condition on Y sits in one filter() call so that they all name the same join.
+    """
+    excerpts = filters.excerpt_queryset(project).values("pk")
+    other = {"excerpt__transcript__excerpts__applications__code__project": project}
+    if other_code is not None:
+        other = {"excerpt__transcript__excerpts__applications__code": other_code}
+    return CodeApplication.objects.filter(code__project=project, excerpt__in=excerpts).filter(
+        excerpt__transcript__excerpts__in=excerpts,
+        excerpt__transcript__excerpts__start__lt=F("excerpt__end"),
+        excerpt__transcript__excerpts__end__gt=F("excerpt__start"),
+        **other,
+    )
+
+
+@dataclass
+class Cooccurrence:
+    codes: list[Code]
+    cells: list[list[dict]]  # row per code; a cell has n, heat and the other code
+    most: int
+
+
+def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccurrence:
+    """Pair counts for every two codes (one query); the diagonal is left empty."""
+    rows = (
+        _pairs(project, filters)
+        .values("code_id", other=F("excerpt__transcript__excerpts__applications__code_id"))
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {(row["code_id"], row["other"]): row["n"] for row in rows if row["code_id"] != row["other"]}
+    most = max(counts.values(), default=0)
+    cells = []
+    for a in tree.codes:
+        cells.append(
+            [
+                {"row": a, "other": b, "n": counts.get((a.pk, b.pk), 0), "heat": heat_class(counts.get((a.pk, b.pk), 0), most),
+                 "same": a.pk == b.pk}
+                for b in tree.codes
+            ]
+        )
+    return Cooccurrence(codes=tree.codes, cells=cells, most=most)
+
+
+@dataclass
+class SharedPassage:
+    transcript: Transcript
+    a: Excerpt  # coded A
+    b: Excerpt  # coded B
+    shared: str
+    line: int
+    same: bool
+
+
+def shared_passages(project: Project, filters: ReviewFilters, a: Code, b: Code) -> list[SharedPassage]:
+    """The pairs behind one co-occurrence cell, with the text they share (two queries)."""
+    rows = list(
+        _pairs(project, filters, other_code=b)
+        .filter(code=a)
+        .values_list("excerpt_id", "excerpt__transcript__excerpts__id")
+        .order_by()
+    )
+    ids = {pk for pair in rows for pk in pair}
+    excerpts = {e.pk: e for e in for_quotes(Excerpt.objects.filter(pk__in=ids))}
+    passages = []
+    for x_id, y_id in rows:
+        x, y = excerpts[x_id], excerpts[y_id]
+        start, end = max(x.start, y.start), min(x.end, y.end)
+        passages.append(
+            SharedPassage(
+                transcript=x.transcript,
+                a=x,
+                b=y,
+                shared=x.quote[start - x.start : end - x.start],
+                line=x.line if x.start >= y.start else y.line,
+                same=x_id == y_id,
+            )
+        )
+    passages.sort(key=lambda p: (p.transcript.title, p.transcript.pk, p.a.start, p.b.start))
+    return passages
+
+
+def coded_a_and_b(
+    project: Project, filters: ReviewFilters, tree: Tree, a: Code, b: Code, *, negate: bool, subthemes: bool
+) -> list[Excerpt]:
+    """Excerpts coded A that carry or overlap B ("A AND B"), or that do neither ("A NOT B")."""
+    a_ids = tree.subtree(a.pk) if subthemes else [a.pk]
+    b_ids = tree.subtree(b.pk) if subthemes else [b.pk]
+    excerpts = filters.excerpt_queryset(project)
+    touches_b = Exists(
+        CodeApplication.objects.filter(
+            code_id__in=b_ids,
+            excerpt__in=excerpts.values("pk"),
+            excerpt__transcript_id=OuterRef("transcript_id"),
+            excerpt__start__lt=OuterRef("end"),
+            excerpt__end__gt=OuterRef("start"),
+        )
+    )
+    found = excerpts.filter(Exists(CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=a_ids)))
+    found = found.exclude(touches_b) if negate else found.filter(touches_b)
+    return list(for_quotes(found))
+
+
+# Full-text search ------------------------------------------------------------------------------
+
+MAX_HITS = 1000
+
+
+@dataclass
+class Hit:
+    transcript: Transcript
+    start: int
+    end: int
+    before: str
+    match: str
+    after: str
+    line: int
+    coded: bool = False  # already coded with the chosen code by the user
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.transcript.pk, self.start, self.end)
+
+
+def search_pattern(query: str, *, whole_words: bool) -> re.Pattern | None:
+    """The words of `query` in sequence, any whitespace between them, case-insensitive.
+
+    With whole_words, a hit may not start or end inside a word ("care" finds "self-care" but
+    not "careful"); without, any substring matches.
+    """
+    words = query.split()
+    if not words:
+        return None
+    body = r"\s+".join(re.escape(word) for word in words)
+    if whole_words:
+        body = r"(?<!\w)" + body + r"(?!\w)"
+    return re.compile(body, re.IGNORECASE)
+
+
+def _preselect(transcripts: QuerySet, query: str, whole_words: bool) -> QuerySet:
+    """On PostgreSQL, only transcripts whose full-text index has every word (GIN index, 0005).
+
+    The 'simple' configuration does not stem, so every whole-word hit found in Python is in a
+    transcript this keeps. Substring search and queries without word characters scan everything.
+    """
+    if connection.vendor != "postgresql" or not whole_words or not re.search(r"\w", query):
+        return transcripts
+    return transcripts.filter(
+        RawSQL(
+            "to_tsvector('simple'::regconfig, transcripts_transcript.text) @@ plainto_tsquery('simple'::regconfig, %s)",
+            [query],
+            output_field=BooleanField(),
+        )
+    )
+
+
+def search(
+    project: Project, filters: ReviewFilters, query: str, *, whole_words: bool = True, width: int = 60
+) -> list[Hit]:
+    """Keyword-in-context hits in the transcripts the filters leave, in transcript order (two queries).
+
+    With "leave out interviewer turns", hits inside an interviewer turn are dropped.
+    """
+    pattern = search_pattern(query, whole_words=whole_words)
+    if pattern is None:
+        return []
+    transcripts = list(
+        _preselect(filters.transcript_queryset(project), query, whole_words)
+        .select_related("participant")
+        .order_by("title", "pk")
+    )
+    interviewer: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    if filters.no_interviewer and transcripts:
+        for transcript_id, start, end in SpeakerTurn.objects.filter(
+            transcript__in=[t.pk for t in transcripts], role=SpeakerTurn.Role.INTERVIEWER
+        ).values_list("transcript_id", "start", "end"):
+            interviewer[transcript_id].append((start, end))
+    hits: list[Hit] = []
+    for transcript in transcripts:
+        text = transcript.text
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(s <= start and end <= e for s, e in interviewer.get(transcript.pk, ())):
+                continue
+            hits.append(
+                Hit(
+                    transcript=transcript,
+                    start=start,
+                    end=end,
+                    before=text[max(0, start - width) : start],
+                    match=text[start:end],
+                    after=text[end : end + width],
+                    line=spans.line_number_at(text, start),
+                )
+            )
+            if len(hits) > MAX_HITS:
+                return hits
+    return hits
+
+
+def mark_coded(hits: list[Hit], code: Code, user) -> None:
+    """Set `.coded` on hits the user already coded with `code` at exactly that span (one query)."""
+    if not hits:
+        return
+    done = set(
+        Excerpt.objects.filter(
+            transcript_id__in={hit.transcript.pk for hit in hits}, coder=user, applications__code=code
+        ).values_list("transcript_id", "start", "end")
+    )
+    for hit in hits:
+        hit.coded = hit.key in done
+
+
+def hits_digest(hits: list[Hit]) -> str:
+    """Names a preview: applying is refused when the hits changed since the user saw them."""
+    payload = ";".join(f"{t}:{s}:{e}" for t, s, e in (hit.key for hit in hits))
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]

@@ -1,0 +1,370 @@
+"""Review pages for the PI: theme summary, quotes, matrices, co-occurrence, AND/NOT, search, reports.
+
+Every member may read them; marking exemplars is for leads, coding search hits for coders and leads.
+Each page renders the shared filter form outside `#review-body`; htmx swaps that region when
+the filters change, so the view picks the partial from the request's target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from .. import actions, reports, review
+from ..access import get_excerpt_for_member, get_project_for_member, require
+from ..http import HtmxHttpRequest
+from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
+
+CONTEXT_SIZES = (0, 300, 1000)
+
+
+@dataclass
+class Review:
+    """What every review page starts from."""
+
+    project: Project
+    membership: Membership
+    options: review.FilterOptions
+    filters: review.ReviewFilters
+    tree: review.Tree
+
+    def context(self, **more) -> dict:
+        return {
+            "project": self.project,
+            "membership": self.membership,
+            "options": self.options,
+            "filters": self.filters,
+            "query": self.filters.as_query(),
+            "tree": self.tree,
+            "filter_groups": filter_groups(self.options, self.filters),
+            **more,
+        }
+
+
+def _load(request, slug: str) -> Review:
+    project, membership = get_project_for_member(request.user, slug)
+    options = review.FilterOptions.load(project)
+    filters = review.ReviewFilters.from_query(request.GET, options, visible=visible_excerpts_q(membership))
+    return Review(project, membership, options, filters, review.Tree.load(project))
+
+
+def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) -> list[dict]:
+    """The filter form's fields with their current state, so the template only draws them."""
+    groups = []
+    for attribute in options.attributes:
+        current = filters.attribute_filter(attribute.pk)
+        key = f"a{attribute.pk}"
+        if attribute.kind in (Attribute.Kind.NUMBER, Attribute.Kind.DATE):
+            groups.append(
+                {
+                    "kind": "range",
+                    "label": attribute.name,
+                    "input": "number" if attribute.kind == Attribute.Kind.NUMBER else "date",
+                    "low": (key + "_min", review._plain(current.low) if current and current.low is not None else ""),
+                    "high": (key + "_max", review._plain(current.high) if current and current.high is not None else ""),
+                    "open": current is not None,
+                }
+            )
+        else:
+            chosen = set(current.values) if current else set()
+            groups.append(
+                {
+                    "kind": "checks",
+                    "label": attribute.name,
+                    "name": key,
+                    "items": [(v, v, v in chosen) for v in options.values.get(attribute.pk, [])],
+                    "open": bool(chosen),
+                }
+            )
+    groups.append(
+        {
+            "kind": "checks",
+            "label": "Coder",
+            "name": "coder",
+            "items": [(u.pk, u.get_full_name() or u.get_username(), u.pk in filters.coders) for u in options.coders],
+            "open": bool(filters.coders),
+        }
+    )
+    groups.append(
+        {
+            "kind": "checks",
+            "label": "Participants",
+            "name": "participant",
+            "items": [(p.pk, p.label, p.pk in filters.participants) for p in options.participants],
+            "open": bool(filters.participants),
+        }
+    )
+    groups.append(
+        {
+            "kind": "checks",
+            "label": "Transcripts",
+            "name": "transcript",
+            "items": [(t.pk, t.title, t.pk in filters.transcripts) for t in options.transcripts],
+            "open": bool(filters.transcripts),
+        }
+    )
+    return groups
+
+
+def _render(request, template: str, context: dict) -> HttpResponse:
+    """The whole page, or only #review-body when htmx asks for that region."""
+    if request.htmx and request.htmx.target == "review-body":
+        template += "#review-body"
+    return render(request, template, context)
+
+
+# Theme summary ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    page = _load(request, slug)
+    sort = request.GET.get("sort", "codebook")
+    if sort.lstrip("-") not in review.SORT_KEYS:
+        sort = "codebook"
+    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree), sort)
+    columns = [
+        (name, name.title(), f"-{name}" if sort != f"-{name}" else name) for name in review.MEASURES
+    ]
+    context = page.context(
+        rows=rows,
+        sort=sort,
+        columns=columns,
+        name_sort="-name" if sort == "name" else "name",
+        n_participants=review.scope_participants(page.project, page.filters),
+        keep=[("sort", sort)],
+    )
+    return _render(request, "transcripts/review_summary.html", context)
+
+
+# Quotes ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_quotes(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResponse:
+    page = _load(request, slug)
+    code = page.tree.by_id.get(code_id)
+    if code is None:
+        raise Http404("No such code in this project.")
+    subthemes = request.GET.get("subthemes", "1") == "1"
+    quotes = review.quotes_for_code(page.project, page.filters, page.tree, code, subthemes=subthemes)
+    context = page.context(
+        code=code,
+        path=page.tree.path(code.pk),
+        subthemes=subthemes,
+        has_children=page.tree.has_children(code.pk),
+        quotes=quotes,
+        can_mark=page.membership.is_lead(),
+        back=request.get_full_path(),
+        keep=[("subthemes", "1" if subthemes else "0")],
+    )
+    return _render(request, "transcripts/review_quotes.html", context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def review_context(request: HtmxHttpRequest, slug: str, excerpt_id: int) -> HttpResponse:
+    """±n characters around an excerpt (n = 0, 300 or 1000), as a fragment of the quotes page."""
+    excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
+    if excerpt.transcript.project.slug != slug:
+        raise Http404("No such excerpt in this project.")
+    if not request.htmx:
+        return redirect(f"{reverse('transcript_detail', args=[excerpt.transcript_id])}?excerpt={excerpt.pk}")
+    n = int(request.GET.get("n", "300")) if request.GET.get("n", "300").isdigit() else 300
+    n = min(CONTEXT_SIZES, key=lambda size: abs(size - n))
+    context = {
+        "project": excerpt.transcript.project,
+        "excerpt": excerpt,
+        "n": n,
+        "more": CONTEXT_SIZES[min(CONTEXT_SIZES.index(n) + 1, len(CONTEXT_SIZES) - 1)],
+        "around": review.context_around(excerpt.transcript.text, excerpt.start, excerpt.end, n) if n else None,
+    }
+    return render(request, "transcripts/_review_quote.html#excerpt-context", context)
+
+
+@login_required
+@require_POST
+def review_exemplar(request: HtmxHttpRequest, slug: str, application_id: int) -> HttpResponse:
+    """Mark (exemplar=1) or unmark (exemplar=0) an excerpt as an exemplar of a code. Leads only."""
+    project, membership = get_project_for_member(request.user, slug)
+    application = get_object_or_404(
+        CodeApplication.objects.select_related("code"), pk=application_id, code__project=project
+    )
+    require(membership.is_lead())
+    application = actions.set_exemplar(application, request.POST.get("exemplar") == "1", by=request.user)
+    back = request.POST.get("back", "")
+    if not request.htmx:
+        return redirect(back if back.startswith("/") and not back.startswith("//") else reverse(
+            "review_quotes", args=[project.slug, application.code_id]
+        ))
+    response = render(
+        request,
+        "transcripts/_review_quote.html#exemplar-form",
+        {"project": project, "app": application, "can_mark": True, "back": back},
+    )
+    word = "Marked" if application.is_exemplar else "Unmarked"
+    trigger_client_event(response, "notify", {"level": "success", "message": f"{word} as an exemplar of {application.code.name}."})
+    return response
+
+
+# Matrices, co-occurrence, AND / NOT ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_matrix(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    page = _load(request, slug)
+    attribute_id = request.GET.get("attribute", "")
+    attribute = next((a for a in page.options.attributes if str(a.pk) == attribute_id), None)
+    if attribute is None:
+        matrix = review.participant_matrix(page.project, page.filters, page.tree, page.options)
+    else:
+        matrix = review.attribute_matrix(page.project, page.filters, page.tree, attribute)
+    context = page.context(matrix=matrix, attribute=attribute, keep=[("attribute", attribute.pk if attribute else "")])
+    return _render(request, "transcripts/review_matrix.html", context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_cooccurrence(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    page = _load(request, slug)
+    result = review.cooccurrence(page.project, page.filters, page.tree)
+    return _render(request, "transcripts/review_cooccurrence.html", page.context(result=result, keep=[]))
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_cooccurrence_detail(request: HtmxHttpRequest, slug: str, a_id: int, b_id: int) -> HttpResponse:
+    page = _load(request, slug)
+    a, b = page.tree.by_id.get(a_id), page.tree.by_id.get(b_id)
+    if a is None or b is None:
+        raise Http404("No such code in this project.")
+    passages = review.shared_passages(page.project, page.filters, a, b)
+    context = page.context(a=a, b=b, passages=passages, keep=[])
+    return _render(request, "transcripts/review_cooccurrence_detail.html", context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_query(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Text coded A AND B, or A but NOT B (the rule is in transcripts/review.py and on the page)."""
+    page = _load(request, slug)
+    a = page.tree.by_id.get(int(request.GET["a"])) if request.GET.get("a", "").isdigit() else None
+    b = page.tree.by_id.get(int(request.GET["b"])) if request.GET.get("b", "").isdigit() else None
+    negate = request.GET.get("op") == "not"
+    subthemes = request.GET.get("subthemes") == "1"
+    results = None
+    if a is not None and b is not None:
+        results = review.coded_a_and_b(page.project, page.filters, page.tree, a, b, negate=negate, subthemes=subthemes)
+    keep = [("a", a.pk if a else ""), ("b", b.pk if b else ""), ("op", "not" if negate else "and")]
+    if subthemes:
+        keep.append(("subthemes", "1"))
+    context = page.context(a=a, b=b, negate=negate, subthemes=subthemes, results=results, keep=keep)
+    return _render(request, "transcripts/review_query.html", context)
+
+
+# Search ------------------------------------------------------------------------------------------
+
+
+def _search(request, page: Review, data) -> dict:
+    query = data.get("q", "").strip()[:200]
+    whole_words = data.get("match", "words") != "substring"
+    code = None
+    if data.get("code", "").isdigit():
+        code = page.tree.by_id.get(int(data["code"]))
+    hits = review.search(page.project, page.filters, query, whole_words=whole_words) if query else []
+    too_many = len(hits) > review.MAX_HITS
+    hits = hits[: review.MAX_HITS]
+    if code is not None:
+        review.mark_coded(hits, code, request.user)
+    return {
+        "q": query,
+        "match": "words" if whole_words else "substring",
+        "code": code,
+        "hits": hits,
+        "too_many": too_many,
+        "digest": review.hits_digest(hits),
+        "n_new": sum(1 for hit in hits if not hit.coded),
+        "n_done": sum(1 for hit in hits if hit.coded),
+        "can_code": page.membership.can_code(),
+        "keep": [("q", query), ("match", "words" if whole_words else "substring"), ("code", code.pk if code else "")],
+    }
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def review_search(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Keyword in context across the project's transcripts; with a code chosen, a preview of coding every hit."""
+    page = _load(request, slug)
+    return _render(request, "transcripts/review_search.html", page.context(**_search(request, page, request.GET)))
+
+
+@login_required
+@require_POST
+def review_search_code(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Code every hit of the previewed search; refused if the hits changed since the preview."""
+    project, membership = get_project_for_member(request.user, slug)
+    require(membership.can_code())
+    options = review.FilterOptions.load(project)
+    page = Review(project, membership, options, review.ReviewFilters.from_query(request.POST, options), review.Tree.load(project))
+    found = _search(request, page, request.POST)
+    code = found["code"]
+    error = ""
+    if code is None or code.archived:
+        error = "Choose a code to apply."
+    elif not found["hits"] or found["too_many"]:
+        error = "There is nothing to code: search again."
+    elif request.POST.get("digest") != found["digest"]:
+        error = "The hits changed since the preview; look at them again before coding."
+    else:
+        try:
+            created, skipped = actions.code_search_hits(project, found["hits"], code, by=request.user, query=found["q"])
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+    url = f"{reverse('review_search', args=[project.slug])}?{page.filters.as_query(q=found['q'], match=found['match'], code=code.pk if code else None)}"
+    message = error or f"Coded {created} hit{'s' if created != 1 else ''} with {code.name}" + (
+        f"; {skipped} were already coded." if skipped else "."
+    )
+    if not request.htmx:
+        (messages.error if error else messages.success)(request, message)
+        return redirect(url)
+    found = _search(request, page, request.POST)
+    response = render(request, "transcripts/review_search.html#review-body", page.context(**found, error=error))
+    trigger_client_event(response, "notify", {"level": "error" if error else "success", "message": message})
+    return response
+
+
+# Reports -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def review_report(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The .docx report, or the coded excerpts as .csv or .xlsx, with the page's filters."""
+    if fmt not in reports.CONTENT_TYPES:
+        raise Http404("Reports come as .docx, .csv or .xlsx.")
+    page = _load(request, slug)
+    exemplars_only = request.GET.get("exemplars") == "1"
+    body, content_type = reports.render(fmt, page.project, page.filters, page.tree, exemplars_only=exemplars_only)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{page.project.slug}-review.{fmt}"'
+    return response
