@@ -7,7 +7,7 @@ no script, open no dialog, and send no request anywhere but this site.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from django.urls import reverse
 
@@ -72,6 +72,20 @@ class ScriptInjectionTests(BrowserTestCase):
             reverse("transcript_speakers", args=[t]),
             reverse("transcript_deidentify", args=[t]),
             reverse("project_settings", args=[slug]),
+            reverse("codebook", args=[slug]),
+            reverse("codebook_history", args=[slug]),
+            reverse("code_detail", args=[self.code.pk]),
+            reverse("review_summary", args=[slug]),
+            reverse("review_quotes", args=[slug, self.code.pk]),
+            reverse("review_matrix", args=[slug]),
+            reverse("review_cooccurrence", args=[slug]),
+            reverse("review_query", args=[slug]) + f"?a={self.code.pk}&b={self.code.parent_id}",
+            reverse("review_search", args=[slug]) + "?q=" + quote(PAYLOADS[1]),
+            reverse("member_list", args=[slug]),
+            reverse("assignment_list", args=[slug]),
+            reverse("agreement", args=[slug]),
+            reverse("reconcile", args=[t]),
+            reverse("audit_list", args=[slug]),
         ]
 
     def test_no_payload_runs_anywhere(self):
