@@ -196,6 +196,7 @@ class ReviewFilters:
     coded_from: datetime.date | None = None
     coded_to: datetime.date | None = None
     no_interviewer: bool = False
+    coding: str = ""  # "" everything, "consensus" the consensus alone, "original" the coders' own coding
     # Not a filter the user sets: the blind-coding rule of the member looking (visible_excerpts_q).
     visible: Q | None = field(default=None, compare=False)
 
@@ -231,6 +232,7 @@ class ReviewFilters:
             coded_from=_day(query.get("coded_from", "")),
             coded_to=_day(query.get("coded_to", "")),
             no_interviewer=query.get("no_interviewer") in ("1", "on", "true"),
+            coding=query.get("coding") if query.get("coding") in ("consensus", "original") else "",
             visible=visible,
         )
 
@@ -247,6 +249,8 @@ class ReviewFilters:
             pairs.append(("coded_to", self.coded_to.isoformat()))
         if self.no_interviewer:
             pairs.append(("no_interviewer", "1"))
+        if self.coding:
+            pairs.append(("coding", self.coding))
         return pairs
 
     def as_query(self, **extra) -> str:
@@ -283,6 +287,11 @@ class ReviewFilters:
             excerpts = excerpts.filter(transcript__in=self.transcript_queryset(project).values("pk"))
         if self.coders:
             excerpts = excerpts.filter(coder_id__in=self.coders)
+        if self.coding == "consensus":
+            excerpts = excerpts.filter(is_consensus=True)
+        elif self.coding == "original" or self.coders:
+            # A coder's coding is their own: the consensus a lead settled is not part of it.
+            excerpts = excerpts.filter(is_consensus=False)
         if self.coded_from:
             excerpts = excerpts.filter(created_at__date__gte=self.coded_from)
         if self.coded_to:
