@@ -76,10 +76,12 @@ test-postgres: dev-venv postgres-server
 	$(BIN)/python tests/with_postgres.py -- $(BIN)/python -m pytest
 
 # The benchmark (bench/README.md): study and 5x scale on SQLite, then on a throwaway
-# PostgreSQL with 20 concurrent coders for 60 s. Prints one table; not part of `make test`.
+# PostgreSQL (and institution scale) with 20 concurrent coders for 60 s, then the in-browser
+# timing. Prints tables; not part of `make test`.
 bench: dev-venv postgres-server
 	$(BIN)/python bench/run.py --scales study,5x
-	$(BIN)/python tests/with_postgres.py -- $(BIN)/python bench/run.py --scales study,5x --postgres --load 60
+	$(BIN)/python tests/with_postgres.py -- $(BIN)/python bench/run.py --scales study,5x,institution --postgres --load 60
+	$(BIN)/python bench/browser.py
 
 check-deploy: venv
 	PRODUCTION=1 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))') \
