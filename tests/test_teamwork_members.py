@@ -84,15 +84,17 @@ class MemberListTests(TeamworkTestCase):
         event = AuditEvent.objects.filter(verb="member.removed").latest("pk")
         assert event.before == {"user": "bob", "role": "coder"} and event.after == {"open_assignments_removed": 1}
 
-    def test_someone_still_in_another_project_keeps_their_session_but_not_this_project(self):
+    def test_a_removed_member_is_logged_out_everywhere_and_keeps_their_other_projects(self):
         actions.set_role(self.other_project, self.bob, "reader", by=self.oscar)
         self.client.force_login(self.bob)
         page = reverse("transcript_detail", args=[self.hand.pk])
         lead = self.client_class()
         lead.force_login(self.alice)
         lead.post(reverse("member_remove", args=[self.project.slug, self.membership(self.bob).pk]))
+        assert self.client.get(reverse("project_list")).status_code == 302  # logged out
+        self.client.force_login(self.bob)
         assert self.client.get(page).status_code == 404
-        assert self.client.get(reverse("project_list")).status_code == 200
+        assert self.client.get(reverse("project_detail", args=[self.other_project.slug])).status_code == 200
 
     def test_someone_left_in_no_project_is_logged_out_everywhere(self):
         self.client.force_login(self.newbie)

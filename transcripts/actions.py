@@ -130,7 +130,7 @@ def remove_member(membership: Membership, *, by) -> None:
     """Take someone off a project: access ends with their next request.
 
     Their coding stays (it is research data, attributed to them); their unfinished assignments
-    go. Someone left in no project at all is also logged out everywhere.
+    go; and they are logged out everywhere, so no open page of theirs keeps showing the project.
     """
     from django.contrib.sessions.models import Session
 
@@ -153,11 +153,10 @@ def remove_member(membership: Membership, *, by) -> None:
         after={"open_assignments_removed": n_open},
     )
     membership.delete()
-    if not Membership.objects.filter(user=user).exists():
-        # Sessions are few (they expire after a short idle time), so reading each one is cheap.
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-            if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-                session.delete()
+    # Sessions are few (they expire after a short idle time), so reading each one is cheap.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
 
 
 @transaction.atomic
@@ -777,3 +776,26 @@ def code_search_hits(project: Project, hits: Sequence, code: Code, *, by, query:
         after={"query": query, "code": code.pk, "hits": len(hits), "created": created, "skipped": skipped},
     )
     return created, skipped
+
+
+# Second factor ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def confirm_second_factor(device, *, by) -> None:
+    """Count a TOTP device once its owner has entered a right code; drop any other pending one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user_id=device.user_id, confirmed=False).exclude(pk=device.pk).delete()
+    audit.record("account.2fa_enabled", by=by, obj=device.user, object_repr=device.user.get_username())
+
+
+@transaction.atomic
+def remove_second_factor(user, *, by) -> None:
+    """Delete every TOTP device of the user, confirmed or pending."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()
+    audit.record("account.2fa_disabled", by=by, obj=user, object_repr=user.get_username())
