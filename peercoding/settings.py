@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "transcripts",
 ]
 
@@ -101,9 +103,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "transcripts.middleware.AbsoluteSessionLimitMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "transcripts.middleware.HtmxAwareLoginRequiredMiddleware",
+    "transcripts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -173,6 +177,11 @@ if PRODUCTION:
     # One reverse proxy in front: the client address is the last hop it adds.
     AXES_IPWARE_PROXY_COUNT = 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Second factor (django-otp, TOTP): a wrong code makes the device wait 1, 2, 4, 8... seconds
+# before it checks another one, however the codes are sent.
+OTP_TOTP_ISSUER = "peercoding"
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project_list"

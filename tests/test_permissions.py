@@ -189,6 +189,10 @@ ROUTES: dict[str, Route] = {
         args=lambda w: ["Mg", "wrong-token"], foreign=None, get="reader", post="reader", public=True,
         data=lambda w: {"new_password1": "x", "new_password2": "x"},
     ),
+    # The second factor: any logged-in user, about their own account only (no project ids).
+    "login_verify": Route(args=lambda w: [], foreign=None, get="reader", post="reader", data=lambda w: {"code": "000000"}),
+    "two_factor": Route(args=lambda w: [], foreign=None, get="reader", post="reader", data=lambda w: {"code": "000000"}),
+    "two_factor_remove": Route(args=lambda w: [], foreign=None, get=None, post="reader", data=lambda w: {"code": "000000"}),
     "assignment_list": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
     "project_blinding": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
     "transcript_blinding": Route(

@@ -14,12 +14,24 @@ from .models import Code, Excerpt, Membership, Memo, Participant, Project, Trans
 from .models import visible_excerpts_q
 
 
+class SecondFactorRequired(Exception):
+    """A lead of a project that requires a second factor has not logged in with one.
+    SecondFactorMiddleware turns it into a redirect to the set-up page."""
+
+
 def get_membership(user, project_id: int) -> Membership:
+    """Return the user's membership; Http404 for non-members, SecondFactorRequired for a lead
+    without a verified second factor when the project asks leads for one."""
     if not user.is_authenticated:
         raise Http404
-    membership = Membership.objects.filter(project_id=project_id, user=user).first()
+    # The join costs no extra query and tells whether this project asks leads for a second factor.
+    membership = Membership.objects.filter(project_id=project_id, user=user).select_related("project").first()
     if membership is None:
         raise Http404("No such project.")
+    if membership.is_lead() and membership.project.leads_need_two_factor:
+        # OTPMiddleware gives request.user is_verified(); a user loaded any other way is not verified.
+        if not getattr(user, "is_verified", lambda: False)():
+            raise SecondFactorRequired
     return membership
 
 

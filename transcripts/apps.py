@@ -11,9 +11,10 @@ class TranscriptsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from . import db_triggers
-        from .middleware import remember_login_time
+        from .middleware import remember_login_time, remember_second_factor
 
         user_logged_in.connect(remember_login_time, dispatch_uid="transcripts-login-time")
+        user_logged_in.connect(remember_second_factor, dispatch_uid="transcripts-second-factor")
 
         pre_migrate.connect(db_triggers.drop_before_migrate, sender=self, dispatch_uid="transcripts-drop-trigger")
         post_migrate.connect(db_triggers.create_after_migrate, sender=self, dispatch_uid="transcripts-create-trigger")

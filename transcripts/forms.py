@@ -105,8 +105,25 @@ class ProjectSettingsForm(forms.ModelForm):
         from .models import Project
 
         model = Project
-        fields = ["name", "description", "only_leads_create_codes"]
-        labels = {"only_leads_create_codes": "Only leads may add new codes"}
+        fields = ["name", "description", "only_leads_create_codes", "leads_need_two_factor"]
+        labels = {
+            "only_leads_create_codes": "Only leads may add new codes",
+            "leads_need_two_factor": "Leads must log in with a second factor",
+        }
+
+    def __init__(self, *args, lead_verified: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lead_verified = lead_verified
+
+    def clean_leads_need_two_factor(self) -> bool:
+        value = self.cleaned_data["leads_need_two_factor"]
+        if value and not self.initial.get("leads_need_two_factor") and not self.lead_verified:
+            # Otherwise the lead who turns it on is locked out of the project the moment it is saved.
+            raise ValidationError(
+                "Set up an authenticator app for your own account and log in with it first "
+                "(Second factor, at the top of the page); then turn this on."
+            )
+        return value
 
 
 # Teamwork -------------------------------------------------------------------------------------
@@ -221,3 +238,16 @@ class ConsensusForm(forms.Form):
         if start is None or end is None or not codes:
             raise ValidationError("For a new version, give its start, end and at least one code.")
         return [(start, end, list(codes))]
+
+
+# Second factor ----------------------------------------------------------------------------------
+
+
+class OneTimeCodeForm(forms.Form):
+    code = forms.CharField(label="Code from your authenticator app", max_length=12)
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (code.isascii() and code.isdigit() and len(code) == 6):
+            raise ValidationError("Enter the 6 digits your app shows.")
+        return code

@@ -57,3 +57,79 @@ class AbsoluteSessionLimitMiddleware:
             elif time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+SECOND_FACTOR_KEY = "peercoding_has_second_factor"
+
+
+def remember_second_factor(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver: note whether this user must enter a code before using the site,
+    so that requests of users without a device cost no query."""
+    from django_otp import user_has_device
+
+    if request is not None and hasattr(request, "session"):
+        request.session[SECOND_FACTOR_KEY] = user_has_device(user)
+
+
+def second_factor_not_required(view_func):
+    """Mark a view that a logged-in user may reach before entering their code (the code step
+    itself, logging out)."""
+    view_func.second_factor_required = False
+    return view_func
+
+
+class SecondFactorMiddleware:
+    """The second step of logging in, and projects that require it of their leads.
+
+    A user with a confirmed device who has given only their password is sent to the code step
+    for every page (htmx requests get a 401). A lead of a project that requires a second factor
+    and has not logged in with one is sent to the set-up page (access.SecondFactorRequired)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.contrib.auth.views import redirect_to_login
+        from django.urls import reverse
+
+        if not getattr(view_func, "login_required", True):
+            return None
+        if not getattr(view_func, "second_factor_required", True):
+            return None
+        user = request.user
+        if not user.is_authenticated or getattr(user, "is_verified", lambda: False)():
+            return None
+        if not request.session.get(SECOND_FACTOR_KEY, False):
+            return None
+        if getattr(request, "htmx", False):
+            response = HttpResponse("Enter the code from your authenticator app.", status=401, content_type="text/plain")
+            trigger_client_event(
+                response,
+                "notify",
+                {
+                    "level": "error",
+                    "message": "Enter the code from your authenticator app in a new tab, then retry: "
+                    "what you selected or typed here is still on the page.",
+                },
+            )
+            return response
+        return redirect_to_login(request.get_full_path(), reverse("login_verify"))
+
+    def process_exception(self, request, exception):
+        from django.contrib import messages
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django_htmx.http import HttpResponseClientRedirect
+
+        from .access import SecondFactorRequired
+
+        if not isinstance(exception, SecondFactorRequired):
+            return None
+        messages.warning(request, "This project requires a second factor for leads. Set one up to continue.")
+        url = reverse("two_factor")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)

@@ -333,7 +333,8 @@ class CodingFlowTests(BrowserTestCase):
         self.wait_for_excerpts(2)
         # Each page shows the other's excerpt within a few seconds (polling).
         for page in (bob_page, alice_page):
-            page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 2", timeout=10_000)
+            # Polling every 4 s; generous on a loaded machine.
+            page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 2", timeout=25_000)
         self.assertEqual({e.coder for e in Excerpt.objects.all()}, {self.alice, self.bob})
 
     def test_a_double_submit_codes_once(self):

@@ -32,6 +32,10 @@ class Project(models.Model):
     comparison_open = models.BooleanField(
         default=False, help_text="Set by a lead: everyone's coding and the agreement figures become visible."
     )
+    leads_need_two_factor = models.BooleanField(
+        default=False,
+        help_text="When on, a lead opens this project only after logging in with a code from an authenticator app.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,3 +1,4 @@
+from .accounts import login_verify, two_factor, two_factor_remove
 from .coding import (
     codes_css,
     coding_undo,
@@ -126,4 +127,7 @@ __all__ = [
     "queue",
     "set_password",
     "transcript_blinding",
+    "login_verify",
+    "two_factor",
+    "two_factor_remove",
 ]

@@ -45,9 +45,10 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def project_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, membership = get_project_for_member(request.user, slug)
     require(membership.can_manage())
-    fields = ["name", "description", "only_leads_create_codes"]
+    fields = ["name", "description", "only_leads_create_codes", "leads_need_two_factor"]
     before = {field: getattr(project, field) for field in fields}
-    form = ProjectSettingsForm(request.POST or None, instance=project)
+    lead_verified = getattr(request.user, "is_verified", lambda: False)()
+    form = ProjectSettingsForm(request.POST or None, instance=project, lead_verified=lead_verified)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
@@ -55,5 +56,7 @@ def project_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             if after != before:
                 audit.record("project.changed", by=request.user, project=project, obj=project, before=before, after=after)
         messages.success(request, "Project settings saved.")
+        if project.leads_need_two_factor and not before["leads_need_two_factor"]:
+            messages.info(request, "Leads without a second factor will be asked to set one up before they open this project.")
         return redirect("project_detail", project.slug)
     return render(request, "transcripts/project_settings.html", {"project": project, "membership": membership, "form": form})
