@@ -188,3 +188,26 @@ class ClusterTests(SimpleTestCase):
     def test_same_codes_over_different_characters_per_code_is_not_agreement(self):
         spans = [Span(1, A, 0, 10, (X,)), Span(2, A, 10, 20, (Y,)), Span(3, B, 0, 20, (X, Y))]
         assert [c.status for c in clusters(spans, [A, B])] == ["extent"]
+
+
+def test_the_two_coder_fast_path_gives_the_general_figures():
+    import random
+
+    from transcripts.agreement import cohen_kappa, krippendorff_alpha, percent_agreement
+    from transcripts.agreement_data import _pair_stats
+
+    rng = random.Random(11)
+    for trial in range(200):
+        n = rng.randrange(2, 400)
+        rate_a, rate_b = rng.random(), rng.random()
+        a = bytes(int(rng.random() < rate_a) for _ in range(n))
+        b = bytes(int(rng.random() < rate_b) for _ in range(n))
+        fast = _pair_stats(a, b)
+        if fast is None:
+            continue
+        percent, kappa, alpha = fast
+        assert abs(percent.value - percent_agreement(a, b)) < 1e-9
+        assert abs(kappa.value - cohen_kappa(a, b)) < 1e-9
+        assert abs(alpha.value - krippendorff_alpha([a, b])) < 1e-9
+    # Where the figures are undefined the fast path steps aside, so the reason is stated.
+    assert _pair_stats(bytes(5), bytes(5)) is None

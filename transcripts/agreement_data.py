@@ -251,7 +251,34 @@ def _coded_intervals(spans: Iterable[Span], coder: int, code: int) -> list[Inter
     return merge((s.start, s.end) for s in spans if s.coder == coder and code in s.codes)
 
 
+def _pair_table(a: bytes, b: bytes) -> tuple[int, int, int, int]:
+    """(neither, only b, only a, both) for two 0/1 vectors, counted with whole-number bit operations."""
+    both = (int.from_bytes(a, "big") & int.from_bytes(b, "big")).bit_count()
+    only_a, only_b = a.count(1) - both, b.count(1) - both
+    return len(a) - both - only_a - only_b, only_b, only_a, both
+
+
+def _pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
+    """Percent agreement, Cohen's kappa and Krippendorff's alpha (nominal) for two coders and
+    binary units, from their 2 x 2 table: the same figures as the general functions, without
+    walking a million units in Python. None when a figure is undefined, so the general
+    functions state the reason."""
+    n00, n01, n10, n11 = _pair_table(a, b)
+    n = n00 + n01 + n10 + n11
+    coded_a, coded_b = (n10 + n11) / n, (n01 + n11) / n
+    expected = coded_a * coded_b + (1 - coded_a) * (1 - coded_b)
+    values_0, values_1 = 2 * n00 + n01 + n10, 2 * n11 + n01 + n10  # pairable values of each kind
+    if not n or expected == 1 or not values_0 or not values_1:
+        return None
+    observed = (n00 + n11) / n
+    kappa = (observed - expected) / (1 - expected)
+    alpha = 1 - (2 * n - 1) * (n01 + n10) / (values_0 * values_1)
+    return Figure(value=observed), Figure(value=kappa), Figure(value=alpha)
+
+
 def _stats(vectors: list[bytes]) -> tuple[Figure, Figure | None, Figure]:
+    if len(vectors) == 2 and (fast := _pair_stats(vectors[0], vectors[1])) is not None:
+        return fast
     pairs = list(combinations(vectors, 2))
     percents = [_figure(percent_agreement, a, b) for a, b in pairs]
     if all(p.defined for p in percents):

@@ -239,6 +239,7 @@ def current_themes(project: Project, *, quotes: bool = True, counts: bool = True
             CodeApplication.objects.filter(code__project=project, is_exemplar=True)
             .filter(visible or Q())
             .select_related("excerpt__transcript__participant", "excerpt__coder")
+            .defer("excerpt__transcript__text")
             .order_by("excerpt__transcript__title", "excerpt__start", "pk")
         )
         for app in applications:

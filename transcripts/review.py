@@ -544,22 +544,40 @@ def for_quotes(excerpts: QuerySet, code_ids: list[int] | None = None) -> QuerySe
     return excerpts.order_by(*order)
 
 
-def quotes_for_code(project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool) -> list[Excerpt]:
+def quotes_for_code(
+    project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool, only: list[int] | None = None
+) -> list[Excerpt]:
     """The excerpts coded with `code` (or a code below it), exemplars first, then in transcript order.
 
     Each excerpt carries `.line`, `.speaker`, `.exemplar` and `.matched` (its applications of
-    the code or its subthemes).
+    the code or its subthemes). With `only` (a page of quote_ids), just those excerpts.
     """
     code_ids = tree.subtree(code.pk) if subthemes else [code.pk]
-    excerpts = filters.excerpt_queryset(project).filter(
-        Exists(CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=code_ids))
-    )
+    excerpts = _coded_with(project, filters, code_ids)
+    if only is not None:
+        excerpts = excerpts.filter(pk__in=only)
     found = list(for_quotes(excerpts, code_ids))
     wanted = set(code_ids)
     for excerpt in found:
         excerpt.matched = [app for app in excerpt.applications.all() if app.code_id in wanted]
         excerpt.others = [app for app in excerpt.applications.all() if app.code_id not in wanted]
     return found
+
+
+def _coded_with(project: Project, filters: ReviewFilters, code_ids: list[int]) -> QuerySet:
+    return filters.excerpt_queryset(project).filter(
+        Exists(CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=code_ids))
+    )
+
+
+def quote_ids(project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool) -> list[int]:
+    """The ids of quotes_for_code's excerpts in its order (one query).
+
+    Bare ids are cheap to order and count; the line number reads the transcript's text, so a
+    page of quotes pays for it only on its own excerpts.
+    """
+    code_ids = tree.subtree(code.pk) if subthemes else [code.pk]
+    return list(for_quotes(_coded_with(project, filters, code_ids), code_ids).values_list("pk", flat=True))
 
 
 def citation(excerpt: Excerpt) -> str:

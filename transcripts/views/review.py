@@ -7,6 +7,7 @@ the filters change, so the view picks the partial from the request's target.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -25,6 +26,8 @@ from ..http import HtmxHttpRequest
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 
 CONTEXT_SIZES = (0, 300, 1000)
+# A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
+QUOTES_PER_PAGE = 200
 
 
 @dataclass
@@ -160,18 +163,59 @@ def review_quotes(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResp
     if code is None:
         raise Http404("No such code in this project.")
     subthemes = request.GET.get("subthemes", "1") == "1"
-    quotes = review.quotes_for_code(page.project, page.filters, page.tree, code, subthemes=subthemes)
+    ids = review.quote_ids(page.project, page.filters, page.tree, code, subthemes=subthemes)
+    pages = max(1, -(-len(ids) // QUOTES_PER_PAGE))
+    number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    number = min(max(number, 1), pages)
+    first = (number - 1) * QUOTES_PER_PAGE
+    shown = ids[first : first + QUOTES_PER_PAGE]
+    quotes = review.quotes_for_code(page.project, page.filters, page.tree, code, subthemes=subthemes, only=shown)
+    back = request.get_full_path()
+    _dress_quotes(quotes, page.project, back)
+    keep = [("subthemes", "1" if subthemes else "0")]
     context = page.context(
         code=code,
         path=page.tree.path(code.pk),
         subthemes=subthemes,
         has_children=page.tree.has_children(code.pk),
         quotes=quotes,
+        n_quotes=len(ids),
+        first=first + 1,
+        last=first + len(quotes),
+        next_query=page.filters.as_query(subthemes="1" if subthemes else "0", page=number + 1) if number < pages else "",
         can_mark=page.membership.is_lead(),
-        back=request.get_full_path(),
-        keep=[("subthemes", "1" if subthemes else "0")],
+        back=back,
+        keep=keep,
     )
+    if request.htmx and request.htmx.target == "more-quotes":
+        return render(request, "transcripts/review_quotes.html#quote-page", context)
     return _render(request, "transcripts/review_quotes.html", context)
+
+
+def _id_url(name: str, *args) -> Callable[[int], str]:
+    """reverse() once for a URL whose last argument is an id; the result formats ids in."""
+    marker = "2147483647"
+    head, tail = reverse(name, args=[*args, int(marker)]).rsplit(marker, 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _dress_quotes(quotes: list, project: Project, back: str = "") -> None:
+    """Give each quote card its citation, coder name and URLs, so the template looks nothing up."""
+    open_url = _id_url("transcript_detail")
+    context_url = _id_url("review_context", project.slug)
+    exemplar_url = _id_url("review_exemplar", project.slug)
+    coder_names: dict[int, str] = {}
+    for excerpt in quotes:
+        transcript = excerpt.transcript
+        excerpt.who = transcript.participant.label if transcript.participant else transcript.title
+        excerpt.cite = f"{excerpt.who}, line {excerpt.line}"
+        if excerpt.coder_id not in coder_names:
+            coder_names[excerpt.coder_id] = excerpt.coder.get_full_name() or excerpt.coder.get_username()
+        excerpt.coder_name = coder_names[excerpt.coder_id]
+        excerpt.open_url = f"{open_url(excerpt.transcript_id)}?excerpt={excerpt.pk}"
+        excerpt.context_url = context_url(excerpt.pk)
+        for app in getattr(excerpt, "matched", ()):
+            app.exemplar_url = exemplar_url(app.pk)
 
 
 @login_required
@@ -186,6 +230,7 @@ def review_context(request: HtmxHttpRequest, slug: str, excerpt_id: int) -> Http
         return redirect(f"{reverse('transcript_detail', args=[excerpt.transcript_id])}?excerpt={excerpt.pk}")
     n = int(request.GET.get("n", "300")) if request.GET.get("n", "300").isdigit() else 300
     n = min(CONTEXT_SIZES, key=lambda size: abs(size - n))
+    excerpt.context_url = reverse("review_context", args=[slug, excerpt.pk])
     context = {
         "project": excerpt.transcript.project,
         "excerpt": excerpt,
@@ -206,6 +251,7 @@ def review_exemplar(request: HtmxHttpRequest, slug: str, application_id: int) ->
     )
     require(membership.is_lead())
     application = actions.set_exemplar(application, request.POST.get("exemplar") == "1", by=request.user)
+    application.exemplar_url = reverse("review_exemplar", args=[project.slug, application.pk])
     back = request.POST.get("back", "")
     if not request.htmx:
         return redirect(back if back.startswith("/") and not back.startswith("//") else reverse(
@@ -274,6 +320,7 @@ def review_query(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     results = None
     if a is not None and b is not None:
         results = review.coded_a_and_b(page.project, page.filters, page.tree, a, b, negate=negate, subthemes=subthemes)
+        _dress_quotes(results, page.project)
     keep = [("a", a.pk if a else ""), ("b", b.pk if b else ""), ("op", "not" if negate else "and")]
     if subthemes:
         keep.append(("subthemes", "1"))
@@ -364,7 +411,9 @@ def review_report(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpResponse
         raise Http404("Reports come as .docx, .csv or .xlsx.")
     page = _load(request, slug)
     exemplars_only = request.GET.get("exemplars") == "1"
-    body, content_type = reports.render(fmt, page.project, page.filters, page.tree, exemplars_only=exemplars_only)
+    body, content_type = reports.render(
+        fmt, page.project, page.filters, page.tree, exemplars_only=exemplars_only, options=page.options
+    )
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{page.project.slug}-review.{fmt}"'
     return response
