@@ -64,3 +64,41 @@ class OffsetPropertyTests(HypothesisTestCase):
         snapped = spans.snap_to_words(text, new_start, new_end)
         self.assertTrue(0 <= snapped[0] <= snapped[1] <= len(text))
         self.assertEqual(check_excerpts(project.transcripts.all())[1], [])
+
+
+class MergeAndExportPropertyTests(HypothesisTestCase):
+    """Offsets and quotes stay true through a codebook merge and into the exported data."""
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(raw=awkward_text, data=st.data())
+    def test_merged_and_exported_excerpts_still_quote_the_text_exactly(self, raw, data):
+        from transcripts import codebook, reports, review
+
+        text = spans.normalize_text(raw)
+        if len(text) < 2:
+            return
+        lead = make_user(f"merger{data.draw(st.integers(0, 10**9))}")
+        project = make_project(lead, slug=f"m{lead.pk}")
+        transcript = make_transcript(project, text=text)
+        source, target = make_code(project, name="Source"), make_code(project, name="Target")
+        spans_drawn = data.draw(
+            st.lists(st.tuples(st.integers(0, len(text) - 1), st.integers(1, len(text))), min_size=1, max_size=6)
+        )
+        made = []
+        for start, length in spans_drawn:
+            end = min(len(text), start + length)
+            if end <= start:
+                continue
+            codes = data.draw(st.sampled_from([[source], [target], [source, target]]))
+            made.append(actions.create_excerpt(transcript, start=start, end=end, codes=codes, by=lead))
+        codebook.merge_codes(source, target, by=lead)
+        self.assertEqual(Excerpt.objects.filter(transcript=transcript).count(), len(made))
+        self.assertEqual(check_excerpts(project.transcripts.all())[1], [])
+        for excerpt in made:
+            self.assertEqual(list(Excerpt.objects.get(pk=excerpt.pk).codes.values_list("name", flat=True)), ["Target"])
+        filters = review.ReviewFilters.from_query({}, review.FilterOptions.load(project))
+        header, rows = reports.excerpt_table(project, filters, review.Tree.load(project))
+        start_at, end_at, text_at = header.index("start"), header.index("end"), header.index("text")
+        self.assertEqual(len(rows), len(made))
+        for row in rows:
+            self.assertEqual(row[text_at], text[row[start_at] : row[end_at]])
