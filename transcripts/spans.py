@@ -8,6 +8,7 @@ conversion functions below are the only place where that difference is handled o
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
@@ -259,7 +260,7 @@ def layout(
     turn_index = 0
     for number, (line_start, line_end, has_newline) in enumerate(lines, start=1):
         segments: list[Segment] = []
-        inner = [p for p in points if line_start <= p < line_end]
+        inner = points[bisect.bisect_left(points, line_start) : bisect.bisect_left(points, line_end)]
         for index, point in enumerate(inner):
             stop = inner[index + 1] if index + 1 < len(inner) else line_end
             if stop <= point:
