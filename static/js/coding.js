@@ -477,13 +477,6 @@
     }
     markSelected();
   });
-  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "coding-area" || $("coding-area") === event.detail.elt) {
-      drawStripes();
-      markSelected();
-      if (textHadFocus && textBox()) textBox().focus({ preventScroll: true });
-    }
-  });
   document.body.addEventListener("htmx:afterSettle", function () { drawStripes(); markSelected(); });
 
   // ---- Others' coding appears within a few seconds. ----

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlparse
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -39,16 +38,9 @@ def _render_page(
     status=200,
     error="",
     kept_memo=None,
-    oob: bool = False,
 ):
-    query = request.GET
-    if oob and request.htmx and request.htmx.current_url:
-        # An out-of-band region follows the filters of the page the user is looking at.
-        from django.http import QueryDict
-
-        query = QueryDict(urlparse(request.htmx.current_url).query)
-    filters = coding.Filters.from_query(query)
-    focus_id = _int(query.get("focus"))
+    filters = coding.Filters.from_query(request.GET)
+    focus_id = _int(request.GET.get("focus"))
     if partial == "excerpt-panel":
         page = coding.load_excerpt_panel(transcript, membership, filters)
     else:
@@ -68,7 +60,6 @@ def _render_page(
         "can_change": excerpt is not None and membership.can_change_excerpt(excerpt),
         "error": error,
         "kept_memo": kept_memo,
-        "oob": oob,
     }
     template = TEMPLATE
     if partial:
@@ -136,15 +127,14 @@ def _codes_from(request, project) -> list[Code]:
 
 
 def _done(request, transcript, membership, excerpt, message: str) -> HttpResponse:
-    """After a coding change: the excerpt panel, and an event that refreshes the other regions."""
+    """After a coding change: the excerpt panel, and an event on which the text and the codebook
+    panel refresh themselves. The write answers fast; the text follows in a second request."""
     if not request.htmx:
         url = reverse("transcript_detail", args=[transcript.pk])
         return redirect(f"{url}?excerpt={excerpt.pk}" if excerpt and excerpt.pk else url)
     response = _render_page(request, transcript, membership, partial="excerpt-panel", excerpt=excerpt)
     # The text with its new highlights rides along out of band: one round trip, not two.
-    area = _render_page(request, transcript, membership, partial="coding-area", oob=True)
-    response.content += area.content
-    trigger_client_event(response, "counts-changed", {})
+    trigger_client_event(response, "coding-changed", {})
     trigger_client_event(response, "notify", {"level": "success", "message": message})
     return response
 
