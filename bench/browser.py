@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,19 +88,10 @@ def main() -> None:
         out = subprocess.run([python, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True).stdout.split()
         transcript, words = int(out[-2]), int(out[-1])
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = subprocess.Popen([python, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}",
-                                   "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(base + "/login/", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        from bench.server import gunicorn
+
+        with gunicorn(env) as server:
+            base = server.base
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=launch_args)
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -119,9 +107,6 @@ def main() -> None:
                     samples.append(page.evaluate(MEASURE, [start, start + 60]))
                     page.wait_for_timeout(300)
                 browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     samples.sort()
     print(f"{words} words, 400 excerpts: key to highlight visible: median {statistics.median(samples):.0f} ms, "
           f"max {samples[-1]:.0f} ms over {len(samples)} tries (budget 100 ms)")

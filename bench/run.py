@@ -18,7 +18,6 @@ import os
 import random
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,12 +54,6 @@ INSTITUTION_BUDGETS = {
     "co-occurrence matrix": 150,
 }
 MEDIANS: dict[tuple[str, str], float] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LoopbackPolicy(http.cookiejar.DefaultCookiePolicy):
@@ -187,19 +180,10 @@ def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tu
     started = time.perf_counter()
     subprocess.run([PYTHON, "bench/generate.py", scale, "20" if load_seconds else "0"], cwd=ROOT, env=env, check=True)
     print(f"  generated {scale} in {time.perf_counter() - started:.1f} s", flush=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    from bench.server import gunicorn
+
+    with gunicorn(env) as server:
+        base = server.base
         client = Client(base)
         client.login("bench-lead", "bench-password-not-secret")
         status, body = client.get("/projects/bench/")
@@ -211,7 +195,6 @@ def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tu
         status, body = client.get(page)
         code_ids = [int(i) for i in re.findall(rb'data-code-id="(\d+)"', body)]
         code = code_ids[-1]
-        text_len = int(re.search(rb"(\d+) excerpt", body).group(1)) if body else 0
         rng = random.Random(7)
         results = []
         client.get(page)  # warm up
@@ -284,12 +267,8 @@ def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tu
                 print("  " + line, flush=True)
             if tally.errors:
                 print(f"  ERRORS: {tally.errors[:10]}", flush=True)
-        memory = peak_memory_mb([server.pid, *children(server.pid)])
-        del text_len
+        memory = peak_memory_mb([server.process.pid, *children(server.process.pid)])
         return results, memory
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def summarize(scale: str, database: str, results, memory: float) -> list[str]:

@@ -5,17 +5,14 @@ PostgreSQL in the second.
 """
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 
 from django.conf import settings
 from django.db import connection
 from django.test import TransactionTestCase
 
 from bench import load
+from bench.server import gunicorn
 from tests.base import PASSWORD, make_code, make_project, make_transcript, make_user
 from transcripts import actions
 from transcripts.models import AuditEvent, Excerpt, Membership
@@ -40,30 +37,14 @@ class ConcurrentCodersTests(TransactionTestCase):
         transcripts = [make_transcript(project, title=f"T{n}", text=text) for n in range(3)]
         code = make_code(project)
         shared = actions.create_excerpt(transcripts[0], start=0, end=10, codes=[code], by=lead)
-        Membership.objects.filter(project=project, user=lead).update(role=Membership.Role.LEAD)
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
         env = dict(os.environ, DATABASE_URL=database_url(), DATA_DIR=str(settings.DATA_DIR), LOG_LEVEL="ERROR")
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4"],
-            cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(base + "/login/", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            # Leads may change the shared excerpt; make every coder a lead of it for the memo race.
-            Membership.objects.filter(project=project).update(role=Membership.Role.LEAD)
+        # Leads may change the shared excerpt; make every coder a lead of it for the memo race.
+        Membership.objects.filter(project=project).update(role=Membership.Role.LEAD)
+        with gunicorn(env, threads=4, stderr=subprocess.PIPE) as server:
             tally = load.run(
-                base,
+                server.base,
                 [(coder.username, PASSWORD) for coder in coders],
                 [t.pk for t in transcripts],
                 code.pk,
@@ -72,9 +53,7 @@ class ConcurrentCodersTests(TransactionTestCase):
                 max_requests=120,
                 pause=0.2,
             )
-        finally:
-            server.terminate()
-            _, stderr = server.communicate(timeout=30)
+        stderr = server.process.stderr.read()
         self.assertEqual(tally.errors, [], stderr.decode()[-2000:])
         self.assertGreater(len(tally.tokens), 10)
         # Each token was sent twice; each made exactly one excerpt and one audit record.
