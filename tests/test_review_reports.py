@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.urls import reverse
 
-from tests.base import make_code, make_project, make_user
+from tests.base import make_code, make_excerpt, make_project, make_transcript, make_user
 from tests.review_study import Oracle, build_study
 from transcripts import actions, reports, review
 from transcripts.models import Excerpt, Membership, Pseudonym
@@ -162,3 +162,26 @@ class ReportTests(TestCase):
                     call_command("export_report", self.project.slug, str(out), *bad, stdout=io.StringIO())
             with self.assertRaises(CommandError):
                 call_command("export_report", self.project.slug, str(Path(folder) / "report.pdf"), stdout=io.StringIO())
+
+
+class DocxRunsTests(TestCase):
+    """The report's paragraphs are written as XML directly; read back, they say what was coded."""
+
+    def test_breaks_tabs_emphasis_and_styles_survive_the_round_trip(self):
+        from docx import Document
+
+        alice = make_user("alice")
+        project = make_project(alice)
+        theme = make_code(project, name="Boundaries", definition="Saying no\tat work.")
+        transcript = make_transcript(project, text="Interviewer: And then?\nP01: I said no.\tThen I left.\nEnd.")
+        start = transcript.text.index("no.")
+        make_excerpt(transcript, [theme], start=start, end=transcript.text.index("End"))
+        self.client.force_login(alice)
+        response = self.client.get(reverse("review_report", args=[project.slug, "docx"]))
+        document = Document(io.BytesIO(response.content))
+        quotes = [p for p in document.paragraphs if p.style.name == "Quote"]
+        self.assertEqual([p.text for p in quotes], [f"“no.\tThen I left.\n” ({transcript.title}, line 2)"])
+        self.assertEqual([bool(run.bold) for run in quotes[0].runs], [False, True])
+        definition = next(p for p in document.paragraphs if p.text == "Saying no\tat work.")
+        assert all(run.italic for run in definition.runs)
+        self.assertEqual([p.style.name for p in document.paragraphs if p.text == "Boundaries"], ["Heading 1"])

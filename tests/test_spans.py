@@ -124,3 +124,10 @@ def test_deidentification_replaces_whole_words_ignoring_case_and_shifts_offsets(
     assert new[spans.shift_offset(text.index("Annie"), found):].startswith("Annie")
     assert spans.shift_offset(len(text), found) == len(new)
     assert spans.shift_offset(0, found) == 0
+
+
+@pytest.mark.parametrize("text", ["", "\n", "one line", "a\nb\n\nc\n", "\n\nstarts with breaks", "é\n💪\nRTL שלום\n"])
+def test_the_line_index_agrees_with_counting_line_breaks(text):
+    index = spans.LineIndex(text)
+    for offset in range(len(text) + 1):
+        assert index.line_at(offset) == spans.line_number_at(text, offset), offset

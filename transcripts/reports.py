@@ -10,11 +10,13 @@ import csv
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from django.utils import timezone
 
-from . import review
-from .models import AttributeValue, Project
+from . import review, spans
+from .models import AttributeValue, CodeApplication, Project, Transcript
 
 # A spreadsheet runs cell text that starts with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,8 +34,65 @@ def spreadsheet_safe(value):
     return value
 
 
+class QuoteRow(NamedTuple):
+    """One excerpt as a report needs it: plain values, no model instances."""
+
+    pk: int
+    transcript: str
+    participant_id: int | None
+    participant: str
+    speaker: str
+    coder: str
+    start: int
+    end: int
+    line: int
+    quote: str
+    memo: str
+    created_at: object
+    applications: list[tuple[int, bool]]  # (code id, is exemplar), in codebook order
+
+    @property
+    def citation(self) -> str:
+        """As review.citation words it: participant label (or transcript title) and line."""
+        return f"{self.participant or self.transcript}, line {self.line}"
+
+
+def quote_rows(project: Project, filters: review.ReviewFilters, tree: review.Tree) -> Iterator[QuoteRow]:
+    """The excerpts that pass the filters, in transcript order, with their codes (four queries).
+
+    Built from value tuples rather than model instances, and line numbers are found by a binary
+    search over each transcript's line starts, read one transcript at a time: a report of
+    thousands of excerpts costs little more than the rows themselves.
+    """
+    excerpts = filters.excerpt_queryset(project)
+    rows = list(
+        excerpts.annotate(speaker=review.speaker_at_start())
+        .order_by("transcript__title", "transcript_id", "start", "end", "pk")
+        .values_list("pk", "transcript_id", "transcript__title", "transcript__participant_id",
+                     "transcript__participant__label", "speaker", "coder__username", "start", "end", "quote", "memo",
+                     "created_at")
+    )
+    wanted = {row[0] for row in rows}
+    position = {code.pk: n for n, code in enumerate(tree.codes)}
+    applications: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for excerpt_id, code_id, is_exemplar in CodeApplication.objects.filter(
+        excerpt__transcript__project=project
+    ).values_list("excerpt_id", "code_id", "is_exemplar"):
+        if excerpt_id in wanted:
+            applications[excerpt_id].append((code_id, is_exemplar))
+    for found in applications.values():
+        found.sort(key=lambda app: (position.get(app[0], len(position)), app[0]))
+    lines: dict[int, spans.LineIndex] = {}
+    texts = Transcript.objects.filter(pk__in=excerpts.values("transcript_id")).values_list("pk", "text")
+    for pk, text in texts.iterator(chunk_size=20):  # a few texts in memory at a time
+        lines[pk] = spans.LineIndex(text)
+    for pk, transcript_id, title, participant_id, label, speaker, coder, start, end, quote, memo, created in rows:
+        yield QuoteRow(pk, title, participant_id, label or "", speaker or "", coder, start, end,
+                       lines[transcript_id].line_at(start), quote, memo, created, applications.get(pk, []))
+
+
 def excerpt_table(project: Project, filters: review.ReviewFilters, tree: review.Tree) -> tuple[list[str], list[list]]:
-    """One row per excerpt and code, in transcript order (four queries)."""
+    """One row per excerpt and code, in transcript order."""
     attributes = list(project.attributes.all())
     values = {
         (participant_id, attribute_id): value
@@ -44,26 +103,27 @@ def excerpt_table(project: Project, filters: review.ReviewFilters, tree: review.
     header = ["project", "transcript", "participant", *(a.name for a in attributes), "speaker", "coder", "code",
               "code path", "exemplar", "start", "end", "line", "text", "memo", "created"]
     rows = []
-    for excerpt in review.for_quotes(filters.excerpt_queryset(project)):
-        participant = excerpt.transcript.participant
-        for app in excerpt.applications.all():
+    for excerpt in quote_rows(project, filters, tree):
+        described = [values.get((excerpt.participant_id, a.pk), "") if excerpt.participant_id else "" for a in attributes]
+        created = timezone.localtime(excerpt.created_at).isoformat(timespec="seconds")
+        for code_id, is_exemplar in excerpt.applications:
             rows.append(
                 [
                     project.name,
-                    excerpt.transcript.title,
-                    participant.label if participant else "",
-                    *(values.get((participant.pk, a.pk), "") if participant else "" for a in attributes),
-                    excerpt.speaker or "",
-                    excerpt.coder.get_username(),
-                    app.code.name,
-                    tree.path(app.code_id),
-                    "yes" if app.is_exemplar else "",
+                    excerpt.transcript,
+                    excerpt.participant,
+                    *described,
+                    excerpt.speaker,
+                    excerpt.coder,
+                    tree.by_id[code_id].name,
+                    tree.path(code_id),
+                    "yes" if is_exemplar else "",
                     excerpt.start,
                     excerpt.end,
                     excerpt.line,
                     excerpt.quote,
                     excerpt.memo,
-                    timezone.localtime(excerpt.created_at).isoformat(timespec="seconds"),
+                    created,
                 ]
             )
     return header, rows
@@ -80,24 +140,26 @@ def write_csv(header: list[str], rows: list[list]) -> bytes:
 
 
 def write_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
+    """The rows as one sheet, written row by row (openpyxl's write-only mode: no cell objects kept)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Coded excerpts"
-    sheet.append(header)
-    for row in rows:
-        cells = []
-        for value in row:
-            if isinstance(value, str):
-                value = spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", value))
-            cells.append(value)
-        sheet.append(cells)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Coded excerpts")
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=spreadsheet_safe(name))
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    for row in rows:
+        sheet.append([
+            spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value for value in row
+        ])
     book.properties.title = title[:200]
     out = io.BytesIO()
     book.save(out)
@@ -113,15 +175,14 @@ def write_docx(
 
     rows = review.theme_summary(project, filters, tree)
     n_participants = review.scope_participants(project, filters)
-    quotes: dict[int, list] = defaultdict(list)
-    citations: dict[int, str] = {}
-    for excerpt in review.for_quotes(filters.excerpt_queryset(project)):
-        for app in excerpt.applications.all():
-            if app.is_exemplar or not exemplars_only:
-                quotes[app.code_id].append((not app.is_exemplar, excerpt))
-                citations[excerpt.pk] = review.citation(excerpt)
+    quotes: dict[int, list[tuple[bool, QuoteRow]]] = defaultdict(list)
+    for excerpt in quote_rows(project, filters, tree):
+        for code_id, is_exemplar in excerpt.applications:
+            if is_exemplar or not exemplars_only:
+                quotes[code_id].append((not is_exemplar, excerpt))
     document = Document()
     quote_style = document.styles["Quote"].style_id
+    heading_styles = [document.styles[f"Heading {level}"].style_id for level in (1, 2, 3, 4)]
     document.core_properties.title = f"{project.name}: themes"
     document.add_heading(f"{project.name}: themes", level=0)
     document.add_paragraph(
@@ -141,47 +202,88 @@ def write_docx(
         cells[2].text = str(row.total.transcripts)
         cells[3].text = f"{row.total.participants} of {n_participants}"
         cells[4].text = str(row.total.coders)
+    body = _Body(document)
     for row in rows:
-        document.add_heading(row.code.name, level=min(row.depth + 1, 4))
+        body.paragraph(row.code.name, style=heading_styles[min(row.depth, 3)])
         if row.code.definition:
-            document.add_paragraph(row.code.definition).italic = True
+            body.paragraph(row.code.definition, italic=True)
         total = row.total
         subthemes = " (with its subthemes)" if row.has_children else ""
-        document.add_paragraph(
+        body.paragraph(
             f"{total.excerpts} excerpt{'s' if total.excerpts != 1 else ''} from {total.participants} of "
             f"{n_participants} participants in {total.transcripts} transcript{'s' if total.transcripts != 1 else ''}, "
             f"coded by {total.coders}{subthemes}."
         )
         for _, excerpt in sorted(quotes.get(row.code.pk, []), key=lambda item: item[0]):
-            paragraph = document.add_paragraph()
-            # The style id, set once per paragraph: python-docx resolves a style given by name or
-            # object by scanning every style of the document, which dominated the report's time.
-            paragraph._p.style = quote_style
-            _add_run(paragraph, f"“{excerpt.quote}”")
-            _add_run(paragraph, f" ({citations[excerpt.pk]})").bold = True
+            body.quote(f"“{excerpt.quote}”", f" ({excerpt.citation})", style=quote_style)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
-LINE_CONTROLS = re.compile(r"([\t\r\n])")
+class _Body:
+    """Paragraphs appended to a document's body as plain XML elements, each in constant time.
 
-
-def _add_run(paragraph, text: str):
-    """paragraph.add_run(text), the same XML written a piece at a time instead of a character at a time.
-
-    python-docx feeds run text through a per-character state machine (tabs and line breaks),
-    which was most of a long report's time; here only tabs and breaks are handled one by one.
+    python-docx's add_paragraph looks for the section properties among all of the body's
+    children on every call, and feeds run text through a per-character state machine, so a
+    report of thousands of quotes took quadratic time. Here every paragraph goes straight in
+    front of the final section properties, and a run's text is written a piece at a time
+    (tabs and line breaks become their own elements, as Word expects).
     """
-    run = paragraph.add_run()
-    for piece in LINE_CONTROLS.split(text):
-        if piece == "\t":
-            run._r.add_tab()
-        elif piece in ("\r", "\n"):
-            run._r.add_br()
-        elif piece:
-            run._r.add_t(piece)
-    return run
+
+    def __init__(self, document) -> None:
+        from docx.oxml.ns import qn
+
+        self.qn = {tag: qn(tag) for tag in ("w:p", "w:pPr", "w:pStyle", "w:val", "w:r", "w:rPr", "w:b", "w:i",
+                                            "w:t", "w:tab", "w:br")}
+        self.space = "{http://www.w3.org/XML/1998/namespace}space"
+        self.end = document.element.body.sectPr
+
+    def paragraph(self, text: str, *, style: str | None = None, italic: bool = False) -> None:
+        p = self._new_paragraph(style)
+        self._run(p, text, "w:i" if italic else None)
+
+    def quote(self, text: str, citation: str, *, style: str) -> None:
+        p = self._new_paragraph(style)
+        self._run(p, text, None)
+        self._run(p, citation, "w:b")
+
+    def _new_paragraph(self, style: str | None):
+        from lxml import etree
+
+        p = etree.Element(self.qn["w:p"])
+        if style:
+            properties = etree.SubElement(p, self.qn["w:pPr"])
+            etree.SubElement(properties, self.qn["w:pStyle"]).set(self.qn["w:val"], style)
+        self.end.addprevious(p)
+        return p
+
+    def _run(self, p, text: str, emphasis: str | None) -> None:
+        from lxml import etree
+
+        r = etree.SubElement(p, self.qn["w:r"])
+        if emphasis:
+            etree.SubElement(etree.SubElement(r, self.qn["w:rPr"]), self.qn[emphasis])
+        for piece in LINE_CONTROLS.split(xml_safe(text)):
+            if piece == "\t":
+                etree.SubElement(r, self.qn["w:tab"])
+            elif piece in ("\r", "\n"):
+                etree.SubElement(r, self.qn["w:br"])
+            elif piece:
+                t = etree.SubElement(r, self.qn["w:t"])
+                t.text = piece
+                if piece[0].isspace() or piece[-1].isspace():
+                    t.set(self.space, "preserve")
+
+
+LINE_CONTROLS = re.compile(r"([\t\r\n])")
+# Characters XML 1.0 cannot hold (C0 controls other than tab and line breaks, lone surrogates, U+FFFE/F).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text with the characters an XML document cannot hold taken out."""
+    return NOT_XML.sub("", text)
 
 
 def describe(filters: review.ReviewFilters, options: review.FilterOptions) -> list[str]:

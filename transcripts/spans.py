@@ -117,6 +117,17 @@ def line_number_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+class LineIndex:
+    """Line numbers of many offsets in one text: where each line starts, then a binary search."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0, *(match.end() for match in re.finditer("\n", text))]
+
+    def line_at(self, offset: int) -> int:
+        """The same number as line_number_at(text, offset)."""
+        return bisect.bisect_right(self.starts, offset)
+
+
 def check_span(text: str, start: int, end: int) -> None:
     """Raise ValueError unless [start, end) is a non-empty span inside text."""
     if not isinstance(start, int) or not isinstance(end, int):
