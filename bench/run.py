@@ -180,6 +180,16 @@ def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tu
     started = time.perf_counter()
     subprocess.run([PYTHON, "bench/generate.py", scale, "20" if load_seconds else "0"], cwd=ROOT, env=env, check=True)
     print(f"  generated {scale} in {time.perf_counter() - started:.1f} s", flush=True)
+    if "DATABASE_URL" in env:
+        # The planner's statistics, as autovacuum would gather them on a live server (the
+        # throwaway cluster runs without autovacuum so that the test suite's plans are stable).
+        import psycopg2
+
+        connection = psycopg2.connect(env["DATABASE_URL"])
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        connection.close()
     from bench.server import gunicorn
 
     with gunicorn(env) as server:
