@@ -11,7 +11,7 @@ from django.utils.html import escape
 from tests.base import make_project, make_user
 from tests.review_study import Oracle, build_study
 from transcripts import actions, review
-from transcripts.models import AuditEvent, CodeApplication, Membership
+from transcripts.models import AuditEvent, CodeApplication, Excerpt, Membership
 
 
 def study(slug: str, *, n_transcripts: int, n_excerpts: int, extra_codes: int, seed: int):
@@ -181,9 +181,11 @@ class ReviewPageTests(TestCase):
         self.client.force_login(self.reader)
         code = self.codes["Coping"]
         response = self.client.get(reverse("review_quotes", args=[self.project.slug, code.pk]))
-        first = response.context["quotes"][0]
+        first = Excerpt.objects.select_related("transcript__participant").get(pk=response.context["quotes"][0].pk)
         who = first.transcript.participant.label if first.transcript.participant else first.transcript.title
-        self.assertContains(response, f"{who}, line {first.line}")
+        line = first.transcript.text.count("\n", 0, first.start) + 1
+        self.assertContains(response, f"{who}, line {line}")
+        self.assertContains(response, f'data-copy="“{escape(first.quote)}” ({escape(who)}, line {line})"')
         self.assertContains(response, f'{reverse("transcript_detail", args=[first.transcript_id])}?excerpt={first.pk}')
         self.assertContains(response, 'class="button small copy-quote"')
         self.assertNotContains(response, "Mark as exemplar")  # readers do not mark

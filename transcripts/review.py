@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import math
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,15 +43,15 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Length, Replace, Substr
+from django.db.models.functions import Cast
 
 from . import spans
 from .models import (
@@ -114,8 +116,8 @@ class FilterOptions:
             .select_related("user")
             .order_by("user__username")
         ]
-        transcripts = list(project.transcripts.defer("text").select_related("participant").order_by("title", "pk"))
-        participants = list(project.participants.order_by("label"))
+        transcripts = list(project.transcripts.only("pk", "project_id", "title", "participant_id").order_by("title", "pk"))
+        participants = list(project.participants.only("pk", "project_id", "label").order_by("label"))
         return cls(attributes, dict(values), coders, transcripts, participants)
 
 
@@ -278,42 +280,65 @@ class ReviewFilters:
             )
         return transcripts
 
-    def excerpt_queryset(self, project: Project) -> QuerySet:
-        """The project's excerpts that pass every filter."""
-        excerpts = Excerpt.objects.filter(transcript__project=project)
+    def conditions(self, project: Project, prefix: str = "") -> list:
+        """Every filter as conditions on excerpts reached through `prefix`: "" on Excerpt,
+        "excerpt__" on CodeApplication. Joins only, no `IN (subquery)`: the planner sees one
+        flat query whatever is filtered (an `excerpt__in` subquery once got a plan of minutes)."""
+        p = prefix
+        found: list = [Q(**{f"{p}transcript__project_id": project.pk})]
         if self.visible is not None:
-            excerpts = excerpts.filter(self.visible)
-        if self.transcripts or self.participants or self.attributes:
-            excerpts = excerpts.filter(transcript__in=self.transcript_queryset(project).values("pk"))
+            found.append(_prefixed(self.visible, p))
+        if self.transcripts:
+            found.append(Q(**{f"{p}transcript_id__in": self.transcripts}))
+        if self.participants:
+            found.append(Q(**{f"{p}transcript__participant_id__in": self.participants}))
+        for item in self.attributes:
+            found.append(
+                Exists(AttributeValue.objects.filter(item.q(), participant_id=OuterRef(f"{p}transcript__participant_id")))
+            )
         if self.coders:
-            excerpts = excerpts.filter(coder_id__in=self.coders)
+            found.append(Q(**{f"{p}coder_id__in": self.coders}))
         if self.coding == "consensus":
-            excerpts = excerpts.filter(is_consensus=True)
+            found.append(Q(**{f"{p}is_consensus": True}))
         elif self.coding == "original" or self.coders:
             # A coder's coding is their own: the consensus a lead settled is not part of it.
-            excerpts = excerpts.filter(is_consensus=False)
+            found.append(Q(**{f"{p}is_consensus": False}))
         if self.coded_from:
-            excerpts = excerpts.filter(created_at__date__gte=self.coded_from)
+            found.append(Q(**{f"{p}created_at__date__gte": self.coded_from}))
         if self.coded_to:
-            excerpts = excerpts.filter(created_at__date__lte=self.coded_to)
+            found.append(Q(**{f"{p}created_at__date__lte": self.coded_to}))
         if self.no_interviewer:
-            excerpts = excerpts.exclude(
-                Exists(
+            found.append(
+                ~Exists(
                     SpeakerTurn.objects.filter(
-                        transcript_id=OuterRef("transcript_id"),
+                        transcript_id=OuterRef(f"{p}transcript_id"),
                         role=SpeakerTurn.Role.INTERVIEWER,
-                        start__lte=OuterRef("start"),
-                        end__gte=OuterRef("end"),
+                        start__lte=OuterRef(f"{p}start"),
+                        end__gte=OuterRef(f"{p}end"),
                     )
                 )
             )
-        return excerpts
+        return found
+
+    def excerpt_queryset(self, project: Project) -> QuerySet:
+        """The project's excerpts that pass every filter."""
+        return Excerpt.objects.filter(*self.conditions(project))
 
     def application_queryset(self, project: Project) -> QuerySet:
-        """Code applications of the project whose excerpt passes every filter."""
-        return CodeApplication.objects.filter(
-            code__project=project, excerpt__in=self.excerpt_queryset(project).values("pk")
-        )
+        """Code applications of the project whose excerpt passes every filter (joined, not `IN`)."""
+        return CodeApplication.objects.filter(*self.conditions(project, "excerpt__"), code__project_id=project.pk)
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """A copy of `q` whose lookups start from `prefix` (the blind-coding rule, reached from applications)."""
+    if not prefix:
+        return q
+    copy = Q()
+    copy.connector, copy.negated = q.connector, q.negated
+    copy.children = [
+        _prefixed(child, prefix) if isinstance(child, Q) else (prefix + child[0], child[1]) for child in q.children
+    ]
+    return copy
 
 
 # The codebook as a tree ----------------------------------------------------------------------
@@ -375,42 +400,53 @@ class Tree:
         return bool(self.children.get(code_id))
 
 
-def _own(applications: QuerySet, by: tuple[str, ...] = ()) -> dict[tuple, dict]:
-    rows = applications.values("code_id", *by).annotate(**_measures()).order_by()
-    return {(row["code_id"], *(row[key] for key in by)): row for row in rows}
+def _counts(
+    applications: QuerySet, tree: Tree, by: tuple[str, ...] = (), measures: tuple[str, ...] = MEASURES
+) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
+    """Distinct counts per code: its own applications, and with its subthemes; one query whatever
+    the codebook's depth.
 
-
-def _rolled(applications: QuerySet, tree: Tree, by: tuple[str, ...] = ()) -> dict[tuple, dict]:
-    """Distinct counts over each code's subtree, in one query whatever the codebook's depth.
-
-    One part per depth level groups every application by its code's ancestor at that level
-    (a CASE over code ids); the parts are joined with UNION ALL. Each code is the ancestor at
-    its own level, so every code gets a row from exactly one part.
+    The first part groups every application by its code (own). Then one part per depth level
+    groups the applications of codes that have subthemes by their ancestor at that level (a CASE
+    over code ids); the parts are joined with UNION ALL. A code without subthemes has the same
+    figures own and with subthemes, so it needs no second row. Each part is a flat join
+    (application_queryset), grouped once.
     """
+    chosen = {name: aggregate for name, aggregate in _measures().items() if name in measures}
     by_level: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for code in tree.codes:
         chain = list(reversed(tree.ancestors(code.pk)))  # theme first
         for level, ancestor in enumerate(chain):
-            by_level[level][ancestor].append(code.pk)
-    parts = []
+            if tree.has_children(ancestor):
+                by_level[level][ancestor].append(code.pk)
+    parts = [
+        applications.annotate(part=Value(0), theme=F("code_id")).values("part", "theme", *by).annotate(**chosen).order_by()
+    ]
     for level in sorted(by_level):
         groups = by_level[level]
-        members = [pk for ids in groups.values() for pk in ids]
         theme = Case(
             *(When(code_id__in=ids, then=Value(ancestor)) for ancestor, ids in groups.items()),
             output_field=IntegerField(),
         )
         parts.append(
-            applications.filter(code_id__in=members)
-            .annotate(theme=theme)
-            .values("theme", *by)
-            .annotate(**_measures())
+            applications.filter(code_id__in=[pk for ids in groups.values() for pk in ids])
+            .annotate(part=Value(1), theme=theme)
+            .values("part", "theme", *by)
+            .annotate(**chosen)
             .order_by()
         )
-    if not parts:
-        return {}
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return {(row["theme"], *(row[key] for key in by)): row for row in rows}
+    own: dict[tuple, dict] = {}
+    total: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["theme"], *(row[name] for name in by))
+        if row["part"] == 0:
+            own[key] = row
+            if not tree.has_children(row["theme"]):
+                total[key] = row
+        else:
+            total[key] = row
+    return own, total
 
 
 @dataclass
@@ -421,18 +457,17 @@ class ThemeRow:
     total: Counts  # with its subthemes
     has_children: bool
     bar: str = "w-0"
+    url: str = ""  # its quotes, set by the view; "1" or "0" (with subthemes or not) goes last
 
 
 SORT_KEYS = ("codebook", "name", *MEASURES)
 
 
 def theme_summary(project: Project, filters: ReviewFilters, tree: Tree) -> list[ThemeRow]:
-    """Every code in codebook order with its own and rolled-up counts (two queries)."""
+    """Every code in codebook order with its own and rolled-up counts (one query)."""
     if not tree.codes:
         return []
-    applications = filters.application_queryset(project)
-    own = _own(applications)
-    total = _rolled(applications, tree)
+    own, total = _counts(filters.application_queryset(project), tree)
     rows = [
         ThemeRow(
             code=code,
@@ -503,12 +538,6 @@ def scope_participants(project: Project, filters: ReviewFilters) -> int:
 # Quotes ------------------------------------------------------------------------------------
 
 
-def line_number() -> object:
-    """The 1-based line of an excerpt's start, counted by the database: newlines before `start` + 1."""
-    head = Substr("transcript__text", 1, F("start"))
-    return Length(head) - Length(Replace(head, Value("\n"), Value(""))) + 1
-
-
 def speaker_at_start() -> Subquery:
     """The speaker of the turn that covers the excerpt's first character."""
     return Subquery(
@@ -520,19 +549,8 @@ def speaker_at_start() -> Subquery:
     )
 
 
-def for_quotes(excerpts: QuerySet, code_ids: list[int] | None = None) -> QuerySet:
-    """Excerpts with what a quote needs: participant, coder, line, speaker, codes; no transcript bodies.
-
-    With `code_ids`, exemplars of those codes come first; then transcript order.
-    """
-    excerpts = (
-        excerpts.select_related("transcript__participant", "coder")
-        .defer("transcript__text")
-        .annotate(line=line_number(), speaker=speaker_at_start())
-        .prefetch_related(
-            Prefetch("applications", queryset=CodeApplication.objects.select_related("code").order_by("code__order", "code__name"))
-        )
-    )
+def _quote_order(excerpts: QuerySet, code_ids: list[int] | None = None) -> QuerySet:
+    """Transcript order; with `code_ids`, exemplars of those codes first (`.exemplar`)."""
     order = ["transcript__title", "transcript_id", "start", "end", "pk"]
     if code_ids is not None:
         excerpts = excerpts.annotate(
@@ -544,23 +562,103 @@ def for_quotes(excerpts: QuerySet, code_ids: list[int] | None = None) -> QuerySe
     return excerpts.order_by(*order)
 
 
+@dataclass(slots=True)
+class QuoteCode:
+    """One code on a quote (an application), as a quote card shows it."""
+
+    pk: int
+    code: Code
+    is_exemplar: bool
+
+    @property
+    def code_id(self) -> int:
+        return self.code.pk
+
+
+@dataclass(slots=True)
+class Quote:
+    """An excerpt as the quote cards show it: plain values, no model instances."""
+
+    pk: int
+    transcript_id: int
+    transcript_title: str
+    who: str  # the participant's label, or the transcript's title when it has no participant
+    start: int
+    end: int
+    quote: str
+    memo: str
+    coder_id: int
+    coder: str  # user name
+    coder_name: str  # full name, or user name
+    speaker: str | None
+    line: int
+    exemplar: bool = False
+    codes: list[QuoteCode] = field(default_factory=list)  # in codebook order
+    matched: list[QuoteCode] = field(default_factory=list)  # of the code asked for (quotes_for_code)
+
+    @property
+    def cite(self) -> str:
+        """How a quote is cited: participant label (or transcript title) and line."""
+        return f"{self.who}, line {self.line}"
+
+
+def load_quotes(excerpts: QuerySet, tree: Tree | None, code_ids: list[int] | None = None) -> list[Quote]:
+    """The excerpts as Quotes in transcript order (with `code_ids`, exemplars of those codes
+    first): two queries, one without `tree` (then `codes` stays empty).
+
+    Built from value rows rather than model instances, and the line comes from the transcript's
+    stored line breaks (a binary search), never from its text: a page of 200 quotes costs
+    little more than its rows.
+    """
+    rows = _quote_order(
+        excerpts.annotate(speaker=speaker_at_start(), breaks=Cast("transcript__line_breaks", TextField())),
+        code_ids,
+    ).values_list(
+        "pk", "transcript_id", "transcript__title", "transcript__participant__label", "start", "end", "quote", "memo",
+        "coder_id", "coder__username", "coder__first_name", "coder__last_name", "speaker", "breaks",
+        *(["exemplar"] if code_ids is not None else []),
+    )
+    breaks: dict[int, list[int]] = {}
+    quotes = []
+    for row in rows:
+        pk, transcript_id, title, label, start, end, text, memo, coder_id, username, first, last, speaker, raw = row[:14]
+        if transcript_id not in breaks:
+            breaks[transcript_id] = json.loads(raw) if raw else []
+        quotes.append(
+            Quote(
+                pk, transcript_id, title, label or title, start, end, text, memo, coder_id, username,
+                f"{first} {last}".strip() or username, speaker, bisect_left(breaks[transcript_id], start) + 1,
+                exemplar=bool(row[14]) if code_ids is not None else False,
+            )
+        )
+    if tree is not None and quotes:
+        by_pk = {quote.pk: quote for quote in quotes}
+        for excerpt_id, pk, code_id, is_exemplar in CodeApplication.objects.filter(
+            excerpt__in=excerpts.order_by().values("pk")
+        ).values_list("excerpt_id", "pk", "code_id", "is_exemplar"):
+            if excerpt_id in by_pk and code_id in tree.by_id:
+                by_pk[excerpt_id].codes.append(QuoteCode(pk, tree.by_id[code_id], is_exemplar))
+        for quote in quotes:
+            quote.codes.sort(key=lambda app: (app.code.order, app.code.name, app.pk))
+    return quotes
+
+
 def quotes_for_code(
     project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool, only: list[int] | None = None
-) -> list[Excerpt]:
+) -> list[Quote]:
     """The excerpts coded with `code` (or a code below it), exemplars first, then in transcript order.
 
-    Each excerpt carries `.line`, `.speaker`, `.exemplar` and `.matched` (its applications of
-    the code or its subthemes). With `only` (a page of quote_ids), just those excerpts.
+    Each quote's `.matched` holds its applications of the code or its subthemes. With `only`
+    (a page of quote_ids), just those excerpts.
     """
     code_ids = tree.subtree(code.pk) if subthemes else [code.pk]
     excerpts = _coded_with(project, filters, code_ids)
     if only is not None:
         excerpts = excerpts.filter(pk__in=only)
-    found = list(for_quotes(excerpts, code_ids))
+    found = load_quotes(excerpts, tree, code_ids)
     wanted = set(code_ids)
-    for excerpt in found:
-        excerpt.matched = [app for app in excerpt.applications.all() if app.code_id in wanted]
-        excerpt.others = [app for app in excerpt.applications.all() if app.code_id not in wanted]
+    for quote in found:
+        quote.matched = [app for app in quote.codes if app.code.pk in wanted]
     return found
 
 
@@ -573,17 +671,15 @@ def _coded_with(project: Project, filters: ReviewFilters, code_ids: list[int]) -
 def quote_ids(project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool) -> list[int]:
     """The ids of quotes_for_code's excerpts in its order (one query).
 
-    Bare ids are cheap to order and count; the line number reads the transcript's text, so a
-    page of quotes pays for it only on its own excerpts.
+    Bare ids are cheap to order and count, so a page of quotes loads only its own excerpts.
     """
     code_ids = tree.subtree(code.pk) if subthemes else [code.pk]
-    return list(for_quotes(_coded_with(project, filters, code_ids), code_ids).values_list("pk", flat=True))
+    return list(_quote_order(_coded_with(project, filters, code_ids), code_ids).values_list("pk", flat=True))
 
 
-def citation(excerpt: Excerpt) -> str:
+def citation(quote: Quote) -> str:
     """How a quote is cited: participant label (or transcript title) and line."""
-    who = excerpt.transcript.participant.label if excerpt.transcript.participant else excerpt.transcript.title
-    return f"{who}, line {excerpt.line}"
+    return quote.cite
 
 
 @dataclass
@@ -621,7 +717,8 @@ class Matrix:
 def participant_matrix(project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions) -> Matrix:
     """Excerpts per code (with subthemes) and participant; one query."""
     applications = filters.application_queryset(project)
-    counts = _rolled(applications, tree, by=("excerpt__transcript__participant_id",)) if tree.codes else {}
+    by = ("excerpt__transcript__participant_id",)
+    counts = _counts(applications, tree, by=by, measures=("excerpts",))[1] if tree.codes else {}
     present = {key[1] for key, row in counts.items() if row["excerpts"]}
     columns = [Column(p.pk, p.label, urlencode([("participant", p.pk)])) for p in options.participants if p.pk in present]
     return _matrix(tree, counts, columns, filters, drop_keys=("participant",))
@@ -638,7 +735,7 @@ def attribute_matrix(
             ).values("value")[:1]
         )
     )
-    counts = _rolled(applications, tree, by=("attribute_value",)) if tree.codes else {}
+    counts = _counts(applications, tree, by=("attribute_value",), measures=("excerpts", "participants"))[1] if tree.codes else {}
     values = {key[1] for key in counts if key[1]}
     if attribute.kind == Attribute.Kind.NUMBER:
         ordered = sorted(values, key=lambda v: Decimal(v))
@@ -661,21 +758,15 @@ def attribute_matrix(
 
 def _matrix(tree: Tree, counts: dict, columns: list[Column], filters: ReviewFilters, drop_keys=()) -> Matrix:
     most = max((row["excerpts"] for row in counts.values()), default=0)
-    base = [(k, v) for k, v in filters.params() if k not in drop_keys]
+    base = urlencode([(k, v) for k, v in filters.params() if k not in drop_keys])
+    queries = [(base + "&" if base else "") + column.query + "&subthemes=1" for column in columns]
     rows = []
     for code in tree.codes:
         cells = []
-        for column in columns:
+        for column, query in zip(columns, queries):
             row = counts.get((code.pk, column.key))
             n = row["excerpts"] if row else 0
-            cells.append(
-                {
-                    "n": n,
-                    "people": row["participants"] if row else 0,
-                    "heat": heat_class(n, most),
-                    "query": urlencode(base) + ("&" if base else "") + column.query + "&subthemes=1",
-                }
-            )
+            cells.append({"n": n, "people": row.get("participants", 0) if row else 0, "heat": heat_class(n, most), "query": query})
         rows.append((code, cells))
     return Matrix(rows=rows, columns=columns)
 
@@ -683,22 +774,40 @@ def _matrix(tree: Tree, counts: dict, columns: list[Column], filters: ReviewFilt
 # Co-occurrence and AND / NOT ------------------------------------------------------------------------
 
 
-def _pairs(project: Project, filters: ReviewFilters, other_code: Code | None = None) -> QuerySet:
-    """One row per (application of A on excerpt X, application of B on excerpt Y) where X and Y
-    are the same excerpt or share at least one character of one transcript; both pass the filters.
+def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] | None = None, *, ids: bool = False) -> list[tuple]:
+    """The pairs of applications whose excerpts are the same or share at least one character of one
+    transcript, both passing the filters; one query.
 
-    Every condition on Y sits in one filter() call so that they all name the same join.
+    Rows are (code of X, code of Y, same excerpt, count), or with `ids` (code of X, code of Y,
+    same excerpt, X, Y). Each pair of distinct excerpts comes once, from the one that starts
+    first (the lower id when they start together), so the search for Y is a range of the
+    (transcript, start) index: Y starts in [X.start, X.end). An excerpt paired with itself comes
+    once per ordered pair of its codes.
     """
-    excerpts = filters.excerpt_queryset(project).values("pk")
-    other = {"excerpt__transcript__excerpts__applications__code__project": project}
-    if other_code is not None:
-        other = {"excerpt__transcript__excerpts__applications__code": other_code}
-    return CodeApplication.objects.filter(code__project=project, excerpt__in=excerpts).filter(
-        excerpt__transcript__excerpts__in=excerpts,
-        excerpt__transcript__excerpts__start__lt=F("excerpt__end"),
-        excerpt__transcript__excerpts__end__gt=F("excerpt__start"),
-        **other,
+    applications = filters.application_queryset(project)
+    if code_ids is not None:
+        applications = applications.filter(code_id__in=code_ids)
+    side, params = (
+        applications.values(
+            p_excerpt=F("excerpt_id"), p_code=F("code_id"), p_transcript=F("excerpt__transcript_id"),
+            p_start=F("excerpt__start"), p_end=F("excerpt__end"),
+        )
+        .order_by()
+        .query.sql_with_params()
     )
+    same = "CASE WHEN x.p_excerpt = y.p_excerpt THEN 1 ELSE 0 END"
+    if ids:
+        select, group = f"x.p_code, y.p_code, {same}, x.p_excerpt, y.p_excerpt", ""
+    else:
+        select, group = f"x.p_code, y.p_code, {same}, COUNT(*)", f" GROUP BY x.p_code, y.p_code, {same}"
+    sql = (
+        f"SELECT {select} FROM ({side}) x INNER JOIN ({side}) y"
+        " ON y.p_transcript = x.p_transcript AND y.p_start >= x.p_start AND y.p_start < x.p_end"
+        " AND (y.p_start > x.p_start OR y.p_excerpt >= x.p_excerpt)" + group
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *params])
+        return cursor.fetchall()
 
 
 @dataclass
@@ -708,15 +817,21 @@ class Cooccurrence:
     most: int
 
 
+def cooccurrence_counts(project: Project, filters: ReviewFilters) -> dict[tuple[int, int], int]:
+    """(code A, code B) -> how many (excerpt coded A, excerpt coded B) pairs share text, A != B."""
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for x_code, y_code, same, n in _overlapping(project, filters):
+        if x_code == y_code:
+            continue
+        counts[(x_code, y_code)] += n
+        if not same:
+            counts[(y_code, x_code)] += n
+    return dict(counts)
+
+
 def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccurrence:
     """Pair counts for every two codes (one query); the diagonal is left empty."""
-    rows = (
-        _pairs(project, filters)
-        .values("code_id", other=F("excerpt__transcript__excerpts__applications__code_id"))
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    counts = {(row["code_id"], row["other"]): row["n"] for row in rows if row["code_id"] != row["other"]}
+    counts = cooccurrence_counts(project, filters)
     most = max(counts.values(), default=0)
     cells = []
     for a in tree.codes:
@@ -732,9 +847,8 @@ def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccu
 
 @dataclass
 class SharedPassage:
-    transcript: Transcript
-    a: Excerpt  # coded A
-    b: Excerpt  # coded B
+    a: Quote  # coded A
+    b: Quote  # coded B
     shared: str
     line: int
     same: bool
@@ -742,21 +856,20 @@ class SharedPassage:
 
 def shared_passages(project: Project, filters: ReviewFilters, a: Code, b: Code) -> list[SharedPassage]:
     """The pairs behind one co-occurrence cell, with the text they share (two queries)."""
-    rows = list(
-        _pairs(project, filters, other_code=b)
-        .filter(code=a)
-        .values_list("excerpt_id", "excerpt__transcript__excerpts__id")
-        .order_by()
-    )
+    rows = []
+    for x_code, y_code, same, x_id, y_id in _overlapping(project, filters, [a.pk, b.pk], ids=True):
+        if x_code == a.pk and y_code == b.pk:
+            rows.append((x_id, y_id))
+        if x_code == b.pk and y_code == a.pk and not same:
+            rows.append((y_id, x_id))
     ids = {pk for pair in rows for pk in pair}
-    excerpts = {e.pk: e for e in for_quotes(Excerpt.objects.filter(pk__in=ids))}
+    excerpts = {quote.pk: quote for quote in load_quotes(Excerpt.objects.filter(pk__in=ids), None)} if ids else {}
     passages = []
     for x_id, y_id in rows:
         x, y = excerpts[x_id], excerpts[y_id]
         start, end = max(x.start, y.start), min(x.end, y.end)
         passages.append(
             SharedPassage(
-                transcript=x.transcript,
                 a=x,
                 b=y,
                 shared=x.quote[start - x.start : end - x.start],
@@ -764,13 +877,13 @@ def shared_passages(project: Project, filters: ReviewFilters, a: Code, b: Code) 
                 same=x_id == y_id,
             )
         )
-    passages.sort(key=lambda p: (p.transcript.title, p.transcript.pk, p.a.start, p.b.start))
+    passages.sort(key=lambda p: (p.a.transcript_title, p.a.transcript_id, p.a.start, p.b.start))
     return passages
 
 
 def coded_a_and_b(
     project: Project, filters: ReviewFilters, tree: Tree, a: Code, b: Code, *, negate: bool, subthemes: bool
-) -> list[Excerpt]:
+) -> list[Quote]:
     """Excerpts coded A that carry or overlap B ("A AND B"), or that do neither ("A NOT B")."""
     a_ids = tree.subtree(a.pk) if subthemes else [a.pk]
     b_ids = tree.subtree(b.pk) if subthemes else [b.pk]
@@ -786,7 +899,7 @@ def coded_a_and_b(
     )
     found = excerpts.filter(Exists(CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=a_ids)))
     found = found.exclude(touches_b) if negate else found.filter(touches_b)
-    return list(for_quotes(found))
+    return load_quotes(found, tree)
 
 
 # Full-text search ------------------------------------------------------------------------------

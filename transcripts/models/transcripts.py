@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,6 +11,15 @@ from django.db import models
 from transcripts import spans
 
 from .projects import Participant, Project
+
+
+def newline_offsets(text: str) -> list[int]:
+    """The offset of every "\\n" in text, in order (what Transcript.line_breaks stores)."""
+    found, at = [], text.find("\n")
+    while at != -1:
+        found.append(at)
+        at = text.find("\n", at + 1)
+    return found
 
 
 class TranscriptTextLocked(ValidationError):
@@ -47,6 +58,9 @@ class Transcript(models.Model):
     title = models.CharField(max_length=200)
     text = models.TextField(help_text="Normalized once at import; fixed once any excerpt exists.")
     content_hash = models.CharField(max_length=64, editable=False)
+    line_breaks = models.JSONField(
+        default=list, editable=False, help_text="Where each newline of text is, so a line number needs no text."
+    )
     source_name = models.CharField(max_length=255, blank=True)
     source_format = models.CharField(max_length=10, choices=Format.choices, default=Format.TYPED)
     imported_by = models.ForeignKey(
@@ -78,12 +92,20 @@ class Transcript(models.Model):
         if not spans.is_normalized(self.text):
             raise ValidationError({"text": "Text must be normalized before it is stored."})
         self.content_hash = spans.content_hash(self.text)
+        self.line_breaks = newline_offsets(self.text)
         if self.pk is not None:
             self._refuse_text_change_once_coded()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "text" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "content_hash"}
+            kwargs["update_fields"] = {*update_fields, "content_hash", "line_breaks"}
         super().save(*args, **kwargs)
+
+    def line_at(self, offset: int) -> int:
+        """1-based line of the character at `offset`, as spans.line_number_at(text, offset) counts it.
+
+        Reads `line_breaks` alone, so the text may stay in the database (`defer("text")`).
+        """
+        return bisect_left(self.line_breaks, offset) + 1
 
     def _refuse_text_change_once_coded(self) -> None:
         stored = Transcript.objects.filter(pk=self.pk).values_list("content_hash", flat=True).first()
