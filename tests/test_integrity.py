@@ -97,7 +97,7 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
         for excerpt in made:
             self.assertEqual(list(Excerpt.objects.get(pk=excerpt.pk).codes.values_list("name", flat=True)), ["Target"])
         filters = review.ReviewFilters.from_query({}, review.FilterOptions.load(project))
-        header, rows = reports.excerpt_table(project, filters, review.Tree.load(project))
+        header, *rows = reports.excerpt_rows(project, filters, review.Tree.load(project))
         start_at, end_at, text_at = header.index("start"), header.index("end"), header.index("text")
         self.assertEqual(len(rows), len(made))
         for row in rows:

@@ -178,10 +178,15 @@ class DocxRunsTests(TestCase):
         make_excerpt(transcript, [theme], start=start, end=transcript.text.index("End"))
         self.client.force_login(alice)
         response = self.client.get(reverse("review_report", args=[project.slug, "docx"]))
-        document = Document(io.BytesIO(response.content))
+        body = response.getvalue()
+        document = Document(io.BytesIO(body))
         quotes = [p for p in document.paragraphs if p.style.name == "Quote"]
         self.assertEqual([p.text for p in quotes], [f"“no.\tThen I left.\n” ({transcript.title}, line 2)"])
         self.assertEqual([bool(run.bold) for run in quotes[0].runs], [False, True])
         definition = next(p for p in document.paragraphs if p.text == "Saying no\tat work.")
         assert all(run.italic for run in definition.runs)
         self.assertEqual([p.style.name for p in document.paragraphs if p.text == "Boundaries"], ["Heading 1"])
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(body)) as package:
+            assert all(item.compress_type == zipfile.ZIP_DEFLATED for item in package.infolist())

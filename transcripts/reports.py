@@ -2,6 +2,10 @@
 
 The figures come from transcripts.review, so a report says what the pages say for the same
 filters. Nothing here reads the de-identification list (Pseudonym).
+
+A report is written into a file as its rows stream from the database (one row per excerpt and
+code, read as plain values), so its memory does not grow with the size of the project: the
+coded excerpts of a thousand transcripts go out as they come in.
 """
 
 from __future__ import annotations
@@ -9,14 +13,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
+import zipfile
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
+from xml.sax.saxutils import escape, quoteattr
 
+from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
-from . import review, spans
-from .models import AttributeValue, CodeApplication, Project, Transcript
+from . import review
+from .models import AttributeValue, CodeApplication, Project, SpeakerTurn, Transcript
 
 # A spreadsheet runs cell text that starts with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -25,6 +33,8 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv; charset=utf-8",
 }
+# Rows fetched from the database at a time (a server-side cursor on PostgreSQL).
+CHUNK = 2000
 
 
 def spreadsheet_safe(value):
@@ -34,65 +44,50 @@ def spreadsheet_safe(value):
     return value
 
 
-class QuoteRow(NamedTuple):
-    """One excerpt as a report needs it: plain values, no model instances."""
+class Sources:
+    """Each transcript's title, participant and line breaks: the little a row needs besides itself."""
 
-    pk: int
-    transcript: str
-    participant_id: int | None
-    participant: str
-    speaker: str
-    coder: str
-    start: int
-    end: int
-    line: int
-    quote: str
-    memo: str
-    created_at: object
-    applications: list[tuple[int, bool]]  # (code id, is exemplar), in codebook order
+    def __init__(self, project: Project) -> None:
+        self.titles: dict[int, str] = {}
+        self.participants: dict[int, tuple[int | None, str]] = {}
+        self.breaks: dict[int, array] = {}
+        rows = Transcript.objects.filter(project=project).values_list(
+            "pk", "title", "participant_id", "participant__label", "line_breaks"
+        )
+        for pk, title, participant_id, label, breaks in rows.iterator(chunk_size=CHUNK):
+            self.titles[pk] = title
+            self.participants[pk] = (participant_id, label or "")
+            self.breaks[pk] = array("l", breaks)
 
-    @property
-    def citation(self) -> str:
+    def line(self, transcript_id: int, offset: int) -> int:
+        """1-based line of `offset`, as Transcript.line_at counts it."""
+        return bisect_left(self.breaks[transcript_id], offset) + 1
+
+    def citation(self, transcript_id: int, offset: int) -> str:
         """As review.citation words it: participant label (or transcript title) and line."""
-        return f"{self.participant or self.transcript}, line {self.line}"
+        who = self.participants[transcript_id][1] or self.titles[transcript_id]
+        return f"{who}, line {self.line(transcript_id, offset)}"
 
 
-def quote_rows(project: Project, filters: review.ReviewFilters, tree: review.Tree) -> Iterator[QuoteRow]:
-    """The excerpts that pass the filters, in transcript order, with their codes (four queries).
-
-    Built from value tuples rather than model instances, and line numbers are found by a binary
-    search over each transcript's line starts, read one transcript at a time: a report of
-    thousands of excerpts costs little more than the rows themselves.
-    """
-    excerpts = filters.excerpt_queryset(project)
-    rows = list(
-        excerpts.annotate(speaker=review.speaker_at_start())
-        .order_by("transcript__title", "transcript_id", "start", "end", "pk")
-        .values_list("pk", "transcript_id", "transcript__title", "transcript__participant_id",
-                     "transcript__participant__label", "speaker", "coder__username", "start", "end", "quote", "memo",
-                     "created_at")
+def coded(project: Project, filters: review.ReviewFilters, tree: review.Tree, *, exemplars_only: bool) -> QuerySet:
+    """Every application of a code to an excerpt that passes the filters, with the code's codebook position."""
+    applications = CodeApplication.objects.filter(excerpt__in=filters.excerpt_queryset(project))
+    if exemplars_only:
+        applications = applications.filter(is_exemplar=True)
+    position = Case(
+        *(When(code_id=code.pk, then=Value(n)) for n, code in enumerate(tree.codes)), default=Value(len(tree.codes))
     )
-    wanted = {row[0] for row in rows}
-    position = {code.pk: n for n, code in enumerate(tree.codes)}
-    applications: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-    for excerpt_id, code_id, is_exemplar in CodeApplication.objects.filter(
-        excerpt__transcript__project=project
-    ).values_list("excerpt_id", "code_id", "is_exemplar"):
-        if excerpt_id in wanted:
-            applications[excerpt_id].append((code_id, is_exemplar))
-    for found in applications.values():
-        found.sort(key=lambda app: (position.get(app[0], len(position)), app[0]))
-    lines: dict[int, spans.LineIndex] = {}
-    texts = Transcript.objects.filter(pk__in=excerpts.values("transcript_id")).values_list("pk", "text")
-    for pk, text in texts.iterator(chunk_size=20):  # a few texts in memory at a time
-        lines[pk] = spans.LineIndex(text)
-    for pk, transcript_id, title, participant_id, label, speaker, coder, start, end, quote, memo, created in rows:
-        yield QuoteRow(pk, title, participant_id, label or "", speaker or "", coder, start, end,
-                       lines[transcript_id].line_at(start), quote, memo, created, applications.get(pk, []))
+    return applications.annotate(position=position)
 
 
-def excerpt_table(project: Project, filters: review.ReviewFilters, tree: review.Tree) -> tuple[list[str], list[list]]:
-    """One row per excerpt and code, in transcript order."""
+IN_TRANSCRIPT_ORDER = ("excerpt__transcript__title", "excerpt__transcript_id", "excerpt__start", "excerpt__end",
+                       "excerpt_id")
+
+
+def excerpt_rows(
+    project: Project, filters: review.ReviewFilters, tree: review.Tree, *, exemplars_only: bool = False
+) -> Iterator[list]:
+    """The header, then one row per excerpt and code, in transcript order (four queries)."""
     attributes = list(project.attributes.all())
     values = {
         (participant_id, attribute_id): value
@@ -100,46 +95,55 @@ def excerpt_table(project: Project, filters: review.ReviewFilters, tree: review.
             attribute__project=project
         ).values_list("participant_id", "attribute_id", "value")
     }
-    header = ["project", "transcript", "participant", *(a.name for a in attributes), "speaker", "coder", "code",
-              "code path", "exemplar", "start", "end", "line", "text", "memo", "created"]
-    rows = []
-    for excerpt in quote_rows(project, filters, tree):
-        described = [values.get((excerpt.participant_id, a.pk), "") if excerpt.participant_id else "" for a in attributes]
-        created = timezone.localtime(excerpt.created_at).isoformat(timespec="seconds")
-        for code_id, is_exemplar in excerpt.applications:
-            rows.append(
-                [
-                    project.name,
-                    excerpt.transcript,
-                    excerpt.participant,
-                    *described,
-                    excerpt.speaker,
-                    excerpt.coder,
-                    tree.by_id[code_id].name,
-                    tree.path(code_id),
-                    "yes" if is_exemplar else "",
-                    excerpt.start,
-                    excerpt.end,
-                    excerpt.line,
-                    excerpt.quote,
-                    excerpt.memo,
-                    created,
-                ]
-            )
-    return header, rows
+    sources = Sources(project)
+    yield ["project", "transcript", "participant", *(a.name for a in attributes), "speaker", "coder", "code",
+           "code path", "exemplar", "start", "end", "line", "text", "memo", "created"]
+    speaker = Subquery(  # as review.speaker_at_start, seen from the application
+        SpeakerTurn.objects.filter(
+            transcript_id=OuterRef("excerpt__transcript_id"), start__lte=OuterRef("excerpt__start"),
+            end__gt=OuterRef("excerpt__start"),
+        ).order_by("-start").values("speaker")[:1]
+    )
+    rows = (
+        coded(project, filters, tree, exemplars_only=exemplars_only)
+        .annotate(speaker=speaker)
+        .order_by(*IN_TRANSCRIPT_ORDER, "position")
+        .values_list("excerpt__transcript_id", "speaker", "excerpt__coder__username", "code_id", "is_exemplar",
+                     "excerpt__start", "excerpt__end", "excerpt__quote", "excerpt__memo", "excerpt__created_at")
+    )
+    paths = {code.pk: tree.path(code.pk) for code in tree.codes}
+    for transcript_id, speaker, coder, code_id, is_exemplar, start, end, quote, memo, created in rows.iterator(CHUNK):
+        participant_id, label = sources.participants[transcript_id]
+        yield [
+            project.name,
+            sources.titles[transcript_id],
+            label,
+            *(values.get((participant_id, a.pk), "") if participant_id else "" for a in attributes),
+            speaker or "",
+            coder,
+            tree.by_id[code_id].name,
+            paths[code_id],
+            "yes" if is_exemplar else "",
+            start,
+            end,
+            sources.line(transcript_id, start),
+            quote,
+            memo,
+            timezone.localtime(created).isoformat(timespec="seconds"),
+        ]
 
 
-def write_csv(header: list[str], rows: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([spreadsheet_safe(cell) for cell in header])
+def write_csv(rows: Iterator[list], out: BinaryIO) -> None:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    text.write("\ufeff")  # The byte order mark makes spreadsheet programs read the file as UTF-8.
+    writer = csv.writer(text)
     for row in rows:
         writer.writerow([spreadsheet_safe(cell) for cell in row])
-    # The byte order mark makes spreadsheet programs read the file as UTF-8.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    text.flush()
+    text.detach()
 
 
-def write_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
+def write_xlsx(rows: Iterator[list], title: str, out: BinaryIO) -> None:
     """The rows as one sheet, written row by row (openpyxl's write-only mode: no cell objects kept)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -150,39 +154,35 @@ def write_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
     sheet = book.create_sheet("Coded excerpts")
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    cells = []
-    for name in header:
+    header = []
+    for name in next(rows):
         cell = WriteOnlyCell(sheet, value=spreadsheet_safe(name))
         cell.font = bold
-        cells.append(cell)
-    sheet.append(cells)
+        header.append(cell)
+    sheet.append(header)
     for row in rows:
         sheet.append([
             spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value for value in row
         ])
     book.properties.title = title[:200]
-    out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
 
 
 def write_docx(
-    project: Project, filters: review.ReviewFilters, tree: review.Tree, options: review.FilterOptions,
+    project: Project, filters: review.ReviewFilters, tree: review.Tree, options: review.FilterOptions, out: BinaryIO,
     *, exemplars_only: bool = False,
-) -> bytes:
-    """Themes in codebook order, each with its counts and quotes cited by participant and line."""
+) -> None:
+    """Themes in codebook order, each with its counts and quotes cited by participant and line.
+
+    python-docx builds the front matter and the results table; the themes and their quotes,
+    which can run to hundreds of thousands of paragraphs, are then written straight into the
+    package's document.xml as they stream from the database.
+    """
     from docx import Document
 
     rows = review.theme_summary(project, filters, tree)
     n_participants = review.scope_participants(project, filters)
-    quotes: dict[int, list[tuple[bool, QuoteRow]]] = defaultdict(list)
-    for excerpt in quote_rows(project, filters, tree):
-        for code_id, is_exemplar in excerpt.applications:
-            if is_exemplar or not exemplars_only:
-                quotes[code_id].append((not is_exemplar, excerpt))
     document = Document()
-    quote_style = document.styles["Quote"].style_id
-    heading_styles = [document.styles[f"Heading {level}"].style_id for level in (1, 2, 3, 4)]
     document.core_properties.title = f"{project.name}: themes"
     document.add_heading(f"{project.name}: themes", level=0)
     document.add_paragraph(
@@ -202,78 +202,60 @@ def write_docx(
         cells[2].text = str(row.total.transcripts)
         cells[3].text = f"{row.total.participants} of {n_participants}"
         cells[4].text = str(row.total.coders)
-    body = _Body(document)
-    for row in rows:
-        body.paragraph(row.code.name, style=heading_styles[min(row.depth, 3)])
-        if row.code.definition:
-            body.paragraph(row.code.definition, italic=True)
-        total = row.total
-        subthemes = " (with its subthemes)" if row.has_children else ""
-        body.paragraph(
-            f"{total.excerpts} excerpt{'s' if total.excerpts != 1 else ''} from {total.participants} of "
-            f"{n_participants} participants in {total.transcripts} transcript{'s' if total.transcripts != 1 else ''}, "
-            f"coded by {total.coders}{subthemes}."
+    styles = {"quote": document.styles["Quote"].style_id,
+              **{level: document.styles[f"Heading {level}"].style_id for level in (1, 2, 3, 4)}}
+    skeleton = io.BytesIO()
+    document.save(skeleton)
+
+    def themes() -> Iterator[str]:
+        sources = Sources(project)
+        quotes = (
+            coded(project, filters, tree, exemplars_only=exemplars_only)
+            .order_by("position", "-is_exemplar", *IN_TRANSCRIPT_ORDER)
+            .values_list("position", "excerpt__transcript_id", "excerpt__start", "excerpt__quote")
+            .iterator(CHUNK)
         )
-        for _, excerpt in sorted(quotes.get(row.code.pk, []), key=lambda item: item[0]):
-            body.quote(f"“{excerpt.quote}”", f" ({excerpt.citation})", style=quote_style)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+        pending = next(quotes, None)
+        position = {code.pk: n for n, code in enumerate(tree.codes)}
+        for row in rows:
+            here = position[row.code.pk]
+            while pending is not None and pending[0] < here:  # a code the summary leaves out
+                pending = next(quotes, None)
+            yield paragraph_xml(row.code.name, style=styles[min(row.depth + 1, 4)])
+            if row.code.definition:
+                yield paragraph_xml(row.code.definition, italic=True)
+            total = row.total
+            subthemes = " (with its subthemes)" if row.has_children else ""
+            yield paragraph_xml(
+                f"{total.excerpts} excerpt{'s' if total.excerpts != 1 else ''} from {total.participants} of "
+                f"{n_participants} participants in {total.transcripts} transcript{'s' if total.transcripts != 1 else ''}, "
+                f"coded by {total.coders}{subthemes}."
+            )
+            while pending is not None and pending[0] == here:
+                _, transcript_id, start, quote = pending
+                yield paragraph_xml(f"“{quote}”", style=styles["quote"],
+                                    cited=f" ({sources.citation(transcript_id, start)})")
+                pending = next(quotes, None)
 
-
-class _Body:
-    """Paragraphs appended to a document's body as plain XML elements, each in constant time.
-
-    python-docx's add_paragraph looks for the section properties among all of the body's
-    children on every call, and feeds run text through a per-character state machine, so a
-    report of thousands of quotes took quadratic time. Here every paragraph goes straight in
-    front of the final section properties, and a run's text is written a piece at a time
-    (tabs and line breaks become their own elements, as Word expects).
-    """
-
-    def __init__(self, document) -> None:
-        from docx.oxml.ns import qn
-
-        self.qn = {tag: qn(tag) for tag in ("w:p", "w:pPr", "w:pStyle", "w:val", "w:r", "w:rPr", "w:b", "w:i",
-                                            "w:t", "w:tab", "w:br")}
-        self.space = "{http://www.w3.org/XML/1998/namespace}space"
-        self.end = document.element.body.sectPr
-
-    def paragraph(self, text: str, *, style: str | None = None, italic: bool = False) -> None:
-        p = self._new_paragraph(style)
-        self._run(p, text, "w:i" if italic else None)
-
-    def quote(self, text: str, citation: str, *, style: str) -> None:
-        p = self._new_paragraph(style)
-        self._run(p, text, None)
-        self._run(p, citation, "w:b")
-
-    def _new_paragraph(self, style: str | None):
-        from lxml import etree
-
-        p = etree.Element(self.qn["w:p"])
-        if style:
-            properties = etree.SubElement(p, self.qn["w:pPr"])
-            etree.SubElement(properties, self.qn["w:pStyle"]).set(self.qn["w:val"], style)
-        self.end.addprevious(p)
-        return p
-
-    def _run(self, p, text: str, emphasis: str | None) -> None:
-        from lxml import etree
-
-        r = etree.SubElement(p, self.qn["w:r"])
-        if emphasis:
-            etree.SubElement(etree.SubElement(r, self.qn["w:rPr"]), self.qn[emphasis])
-        for piece in LINE_CONTROLS.split(xml_safe(text)):
-            if piece == "\t":
-                etree.SubElement(r, self.qn["w:tab"])
-            elif piece in ("\r", "\n"):
-                etree.SubElement(r, self.qn["w:br"])
-            elif piece:
-                t = etree.SubElement(r, self.qn["w:t"])
-                t.text = piece
-                if piece[0].isspace() or piece[-1].isspace():
-                    t.set(self.space, "preserve")
+    with zipfile.ZipFile(skeleton) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for item in source.infolist():
+            if item.filename != "word/document.xml":
+                package.writestr(item, source.read(item.filename), compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            xml = source.read(item.filename).decode("utf-8")
+            end = xml.rindex("<w:sectPr")  # the body's own section properties close it
+            streamed = zipfile.ZipInfo(item.filename, item.date_time)
+            streamed.compress_type = zipfile.ZIP_DEFLATED
+            with package.open(streamed, "w", force_zip64=True) as part:
+                part.write(xml[:end].encode("utf-8"))
+                buffer = []
+                for piece in themes():
+                    buffer.append(piece)
+                    if len(buffer) >= 500:
+                        part.write("".join(buffer).encode("utf-8"))
+                        buffer = []
+                part.write("".join(buffer).encode("utf-8"))
+                part.write(xml[end:].encode("utf-8"))
 
 
 LINE_CONTROLS = re.compile(r"([\t\r\n])")
@@ -281,9 +263,30 @@ LINE_CONTROLS = re.compile(r"([\t\r\n])")
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def xml_safe(text: str) -> str:
-    """Text with the characters an XML document cannot hold taken out."""
-    return NOT_XML.sub("", text)
+def paragraph_xml(text: str, *, style: str | None = None, italic: bool = False, cited: str | None = None) -> str:
+    """One WordprocessingML paragraph: `text` as a run (italic if asked), then `cited` in bold.
+
+    Tabs and line breaks inside the text become Word's own tab and break elements; characters
+    XML cannot hold are left out.
+    """
+    properties = f"<w:pPr><w:pStyle w:val={quoteattr(style)}/></w:pPr>" if style else ""
+    runs = _run_xml(text, "<w:rPr><w:i/></w:rPr>" if italic else "")
+    if cited:
+        runs += _run_xml(cited, "<w:rPr><w:b/></w:rPr>")
+    return f"<w:p>{properties}{runs}</w:p>"
+
+
+def _run_xml(text: str, properties: str) -> str:
+    parts = [f"<w:r>{properties}"]
+    for piece in LINE_CONTROLS.split(NOT_XML.sub("", text)):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            parts.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
+    parts.append("</w:r>")
+    return "".join(parts)
 
 
 def describe(filters: review.ReviewFilters, options: review.FilterOptions) -> list[str]:
@@ -313,19 +316,18 @@ def describe(filters: review.ReviewFilters, options: review.FilterOptions) -> li
 
 
 def render(
-    fmt: str, project: Project, filters: review.ReviewFilters, tree: review.Tree, *, exemplars_only: bool = False,
-    options: review.FilterOptions | None = None,
-) -> tuple[bytes, str]:
-    """The report as bytes and its content type; fmt is docx, csv or xlsx."""
+    fmt: str, project: Project, filters: review.ReviewFilters, tree: review.Tree, out: BinaryIO, *,
+    exemplars_only: bool = False, options: review.FilterOptions | None = None,
+) -> str:
+    """Write the report into `out` (a binary file); return its content type. fmt is docx, csv or xlsx."""
     if fmt == "docx":
         options = options or review.FilterOptions.load(project)
-        return write_docx(project, filters, tree, options, exemplars_only=exemplars_only), CONTENT_TYPES[fmt]
-    header, rows = excerpt_table(project, filters, tree)
-    if exemplars_only:
-        exemplar = header.index("exemplar")
-        rows = [row for row in rows if row[exemplar]]
-    if fmt == "csv":
-        return write_csv(header, rows), CONTENT_TYPES[fmt]
-    if fmt == "xlsx":
-        return write_xlsx(header, rows, f"{project.name}: coded excerpts"), CONTENT_TYPES[fmt]
-    raise ValueError(f"Unknown report format {fmt!r}")
+        write_docx(project, filters, tree, options, out, exemplars_only=exemplars_only)
+    elif fmt == "csv":
+        write_csv(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only), out)
+    elif fmt == "xlsx":
+        write_xlsx(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only),
+                   f"{project.name}: coded excerpts", out)
+    else:
+        raise ValueError(f"Unknown report format {fmt!r}")
+    return CONTENT_TYPES[fmt]

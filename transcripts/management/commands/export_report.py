@@ -35,11 +35,11 @@ class Command(BaseCommand):
         filter_options = review.FilterOptions.load(project_obj)
         query = self._query(filter_options, options)
         filters = review.ReviewFilters.from_query(query, filter_options)
-        body, _ = reports.render(
-            fmt, project_obj, filters, review.Tree.load(project_obj),
-            exemplars_only=options["exemplars_only"], options=filter_options,
-        )
-        path.write_bytes(body)
+        with path.open("wb") as report:
+            reports.render(
+                fmt, project_obj, filters, review.Tree.load(project_obj), report,
+                exemplars_only=options["exemplars_only"], options=filter_options,
+            )
         described = "; ".join(reports.describe(filters, filter_options)) or "no filters"
         self.stdout.write(f"Wrote {path} ({described}).")
 
