@@ -29,12 +29,14 @@ class Server:
 
 
 @contextmanager
-def gunicorn(env: dict, *, workers: int = 2, threads: int = 1, stderr=subprocess.DEVNULL) -> Iterator[Server]:
+def gunicorn(
+    env: dict, *, workers: int = 2, threads: int = 1, timeout: int = 30, stderr=subprocess.DEVNULL
+) -> Iterator[Server]:
     """Serve peercoding with `env`; yield once it answers, stop it afterwards."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads)],
+         "--workers", str(workers), "--threads", str(threads), "--timeout", str(timeout)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
     )
     base = f"http://127.0.0.1:{port}"
