@@ -325,7 +325,7 @@ class PermissionTests(BaseTestCase):
                         else:
                             self.assertEqual(response.status_code, 403)
                             self.assertEqual(snapshot(), before)
-                        self.assertNotIn(SECRET, response.content.decode(errors="replace"))
+                        self.assertNotIn(SECRET, response.getvalue().decode(errors="replace"))
 
     def test_ids_from_another_project_in_paths_are_404_even_for_a_lead(self):
         self.client.force_login(self.alice)
@@ -339,7 +339,7 @@ class PermissionTests(BaseTestCase):
                 with self.subTest(name=name, method=method):
                     response = self.request(method, name, route.foreign(self), route.data(self))
                     self.assertEqual(response.status_code, 404)
-                    self.assertNotIn(SECRET, response.content.decode(errors="replace"))
+                    self.assertNotIn(SECRET, response.getvalue().decode(errors="replace"))
         self.assertEqual(snapshot(), before)
 
     def test_ids_from_another_project_in_query_strings_and_bodies_reveal_and_change_nothing(self):
@@ -355,7 +355,7 @@ class PermissionTests(BaseTestCase):
             with self.subTest(query=query):
                 response = self.client.get(page, query, headers={"HX-Request": "true"})
                 self.assertEqual(response.status_code, 200)
-                self.assertNotIn(SECRET, response.content.decode())
+                self.assertNotIn(SECRET, response.getvalue().decode())
         before = snapshot()
         url = reverse("excerpt_create", args=[self.transcript.pk])
         for codes in (str(self.other_code.pk), f"{self.code.pk},{self.other_code.pk}"):
