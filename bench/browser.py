@@ -1,6 +1,6 @@
 """In the browser: from the key that applies a code to the new highlight being visible.
 
-    python bench/browser.py [--tries 15]
+    python bench/browser.py [--tries 15] [--screenshot coding.png]
 
 A 15,000-word transcript with 400 excerpts, served by gunicorn on loopback (SQLite), coded in
 Debian's Chromium through Playwright: select a passage, press c, type part of a code's name,
@@ -72,6 +72,7 @@ MEASURE = """
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tries", type=int, default=15)
+    parser.add_argument("--screenshot", help="save the page as it looks after the last coding")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -106,6 +107,10 @@ def main() -> None:
                     start = rng.randrange(0, 40_000)
                     samples.append(page.evaluate(MEASURE, [start, start + 60]))
                     page.wait_for_timeout(300)
+                if args.screenshot:
+                    page.evaluate("() => document.querySelector('mark.selected').scrollIntoView({block: 'center'})")
+                    # caret="initial": Playwright otherwise injects a style tag, which the CSP refuses.
+                    page.screenshot(path=args.screenshot, caret="initial")
                 browser.close()
     samples.sort()
     print(f"{words} words, 400 excerpts: key to highlight visible: median {statistics.median(samples):.0f} ms, "

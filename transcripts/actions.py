@@ -471,14 +471,9 @@ def create_excerpt(
 ) -> Excerpt:
     """Code [start, end) of a transcript with one or more codes of its project.
 
-    With a client_token, a repeated request returns the excerpt the first one made.
+    With a client_token, a repeated request returns the excerpt the first one made: the unique
+    constraint on the token refuses the second row, so no query is spent looking first.
     """
-    if client_token:
-        existing = Excerpt.objects.filter(client_token=client_token).first()
-        if existing is not None:
-            if existing.transcript_id != transcript.pk or existing.coder_id != by.pk:
-                raise ValidationError("This request token was already used for something else.")
-            return existing
     if not codes:
         raise ValidationError("Choose at least one code.")
     for code in codes:
@@ -493,9 +488,12 @@ def create_excerpt(
         with transaction.atomic():
             excerpt.save()
     except IntegrityError:
-        if client_token:
-            return Excerpt.objects.get(client_token=client_token)
-        raise
+        existing = Excerpt.objects.filter(client_token=client_token).first() if client_token else None
+        if existing is None:
+            raise
+        if existing.transcript_id != transcript.pk or existing.coder_id != by.pk:
+            raise ValidationError("This request token was already used for something else.") from None
+        return existing
     CodeApplication.objects.bulk_create(
         CodeApplication(excerpt=excerpt, code=code, applied_by=by) for code in dict.fromkeys(codes)
     )
@@ -566,12 +564,23 @@ def deidentify_transcript(transcript: Transcript, *, by, expected_hash: str) -> 
 
 
 def _excerpt_for_update(excerpt: Excerpt) -> Excerpt:
+    """The excerpt's row, locked. Its transcript and coder come from `excerpt` when it has them
+    loaded (a transcript's text never changes once coded, and an excerpt keeps its coder)."""
+    # of=("self",): lock the excerpt row only, not the joined transcript, which other
+    # transactions' foreign-key checks need at commit (a deadlock otherwise, on PostgreSQL).
+    queryset = Excerpt.objects.select_for_update(of=("self",))
+    known = Excerpt.transcript.is_cached(excerpt)
+    if not known:
+        queryset = queryset.select_related("transcript")
     try:
-        # of=("self",): lock the excerpt row only, not the joined transcript, which other
-        # transactions' foreign-key checks need at commit (a deadlock otherwise, on PostgreSQL).
-        return Excerpt.objects.select_for_update(of=("self",)).select_related("transcript").get(pk=excerpt.pk)
+        locked = queryset.get(pk=excerpt.pk)
     except Excerpt.DoesNotExist:
         raise StaleEdit("This excerpt was deleted meanwhile.") from None
+    if known:
+        locked.transcript = excerpt.transcript
+    if Excerpt.coder.is_cached(excerpt):
+        locked.coder = excerpt.coder
+    return locked
 
 
 @transaction.atomic
@@ -586,7 +595,10 @@ def change_excerpt(
     end: int | None = None,
     verb: str = "excerpt.changed",
 ) -> Excerpt:
-    """Change an excerpt's codes, memo or boundaries; refuse if someone changed it since `expected_version`."""
+    """Change an excerpt's codes, memo or boundaries; refuse if someone changed it since `expected_version`.
+
+    The excerpt returned carries `code_ids`, its codes' ids after the change.
+    """
     excerpt = _excerpt_for_update(excerpt)
     if excerpt.version != expected_version:
         raise StaleEdit("Someone else changed this excerpt meanwhile; look at their change before saving yours.")
@@ -623,6 +635,7 @@ def change_excerpt(
     excerpt.save(update_fields=fields)
     after = _excerpt_state(excerpt, new_code_ids)
     audit.record(verb, by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before, after=after)
+    excerpt.code_ids = list(new_code_ids)
     return excerpt
 
 

@@ -6,9 +6,11 @@ whatever the number of excerpts or codes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q, Sum
 
 from . import spans
 from .models import Code, CodeApplication, Excerpt, Membership, SpeakerTurn, Transcript
@@ -25,6 +27,7 @@ class ExcerptRow:
     coder_id: int
     code_ids: list[int] = field(default_factory=list)
     is_consensus: bool = False
+    version: int = 1
 
 
 @dataclass
@@ -79,12 +82,35 @@ def state_token(transcript: Transcript, membership: Membership | None = None) ->
     """Changes whenever the coding of a transcript changes; the page polls it.
 
     Given the member, only the coding they may see counts, so under blind coding the token
-    does not reveal when somebody else codes.
+    does not reveal when somebody else codes. Count, sum of ids and sum of versions: a new
+    excerpt raises the id sum (ids only grow), a deletion lowers the count, every change raises
+    a version. So the page can add its own write's effect to the token it holds (see
+    views.coding._patch) and refresh only when the coding changed in some other way.
     """
     excerpts = transcript.excerpts.all() if membership is None else transcript.excerpts.visible_to(membership)
-    row = excerpts.aggregate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
-    last = row["last"].timestamp() if row["last"] else 0
-    return f"{row['n']}-{row['top'] or 0}-{last:.6f}"
+    row = excerpts.aggregate(n=Count("pk"), ids=Sum("pk"), versions=Sum("version"))
+    return f"{row['n']}-{int(row['ids'] or 0)}-{int(row['versions'] or 0)}"  # PostgreSQL sums ids as numeric
+
+
+def excerpt_entry(*, pk: int, start: int, end: int, coder: str, codes: list[int], cls: str) -> dict:
+    """One excerpt as the page's script reads it (margin stripes, clicks, in-place patches):
+    `coder` as initials, `codes` as ids in id order, `cls` its highlight's classes."""
+    return {"id": pk, "start": start, "end": end, "coder": coder, "codes": codes, "cls": cls}
+
+
+def highlight_class(first_code: int | None, *, mine: bool, is_consensus: bool) -> str:
+    """The CSS classes of an excerpt's highlight: its first code's colour, whose coding it is."""
+    classes = [f"c-{first_code}"] if first_code else []
+    if is_consensus:
+        classes.append("consensus")
+    elif mine:
+        classes.append("mine")
+    return " ".join(classes)
+
+
+def state_of(excerpts: list[ExcerptRow]) -> str:
+    """`state_token` of these excerpts, already loaded: all the member may see, unfiltered."""
+    return f"{len(excerpts)}-{sum(e.pk for e in excerpts)}-{sum(e.version for e in excerpts)}"
 
 
 def coverage_by_coder(
@@ -157,39 +183,47 @@ class CodingPage:
         roles = [(start, end, role) for start, end, _, role in self.turns]
         return spans.layout(self.transcript.text, labels, [(e.pk, e.start, e.end) for e in self.shown], roles)
 
-    @property
+    @cached_property
     def excerpt_classes(self) -> dict[int, str]:
-        classes = {}
-        for excerpt in self.shown:
-            first = min(excerpt.code_ids) if excerpt.code_ids else None
-            mine = " mine" if excerpt.coder_id == self.membership.user_id else ""
-            if excerpt.is_consensus:
-                mine = " consensus"
-            classes[excerpt.pk] = (f"c-{first}" if first else "") + mine
-        return classes
+        user_id = self.membership.user_id
+        return {
+            excerpt.pk: highlight_class(
+                excerpt.code_ids[0] if excerpt.code_ids else None,
+                mine=excerpt.coder_id == user_id,
+                is_consensus=excerpt.is_consensus,
+            )
+            for excerpt in self.shown
+        }
 
     @property
     def excerpt_data(self) -> list[dict]:
         """What the page's script needs to draw the margin stripes and select excerpts."""
-        names = {code.pk: code.name for code in self.codes}
         marks = {pk: initials(user) for pk, user in self.users.items()}
+        classes = self.excerpt_classes
         return [
-            {
-                "id": excerpt.pk,
-                "start": excerpt.start,
-                "end": excerpt.end,
-                "coder": marks.get(excerpt.coder_id, "?"),
-                "mine": excerpt.coder_id == self.membership.user_id,
-                "codes": [[code_id, names.get(code_id, "")] for code_id in excerpt.code_ids],
-            }
+            excerpt_entry(
+                pk=excerpt.pk,
+                start=excerpt.start,
+                end=excerpt.end,
+                coder=marks.get(excerpt.coder_id, "?"),
+                codes=excerpt.code_ids,
+                cls=classes[excerpt.pk],
+            )
             for excerpt in self.shown
         ]
 
     @property
     def excerpt_data_json(self) -> str:
-        import json
-
         return json.dumps(self.excerpt_data, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def code_names_json(self) -> str:
+        """Each code's name by id, for the stripes' labels (the excerpts carry only ids)."""
+        return json.dumps({code.pk: code.name for code in self.codes}, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def state(self) -> str:
+        return state_of(self.excerpts)
 
     @property
     def coverage(self) -> list[dict]:
@@ -199,19 +233,18 @@ class CodingPage:
 
 
 def load_excerpt_rows(transcript: Transcript, membership: Membership | None = None) -> list[ExcerptRow]:
-    """The transcript's excerpts (those the member may see, given one) with their code ids, in
-    reading order: two queries of tuples."""
+    """The transcript's excerpts (those the member may see, given one) with their code ids in
+    id order, in reading order: one query of tuples, a row per code."""
     excerpts = transcript.excerpts.all() if membership is None else transcript.excerpts.visible_to(membership)
-    rows = {
-        pk: ExcerptRow(pk, start, end, coder_id, is_consensus=is_consensus)
-        for pk, start, end, coder_id, is_consensus in excerpts.order_by("start", "end", "pk").values_list(
-            "pk", "start", "end", "coder_id", "is_consensus"
-        )
-    }
-    applications = CodeApplication.objects.filter(excerpt__transcript=transcript).order_by("code_id")
-    for excerpt_id, code_id in applications.values_list("excerpt_id", "code_id"):
-        if excerpt_id in rows:
-            rows[excerpt_id].code_ids.append(code_id)
+    rows: dict[int, ExcerptRow] = {}
+    for pk, start, end, coder_id, is_consensus, version, code_id in excerpts.order_by(
+        "start", "end", "pk", "applications__code_id"
+    ).values_list("pk", "start", "end", "coder_id", "is_consensus", "version", "applications__code_id"):
+        row = rows.get(pk)
+        if row is None:
+            row = rows[pk] = ExcerptRow(pk, start, end, coder_id, is_consensus=is_consensus, version=version)
+        if code_id is not None:
+            row.code_ids.append(code_id)
     return list(rows.values())
 
 
@@ -227,9 +260,18 @@ def load_codes(transcript: Transcript, excerpts: list[ExcerptRow]) -> list[Code]
     return codes
 
 
-def load_excerpt_panel(transcript: Transcript, membership: Membership, filters: Filters) -> CodingPage:
+def load_codebook(project) -> list[Code]:
+    """The project's codes in tree order with what the excerpt panel and the coding forms read
+    (name, place in the tree, archived); the definitions stay in the database."""
+    return project.codes.only("pk", "project_id", "parent_id", "name", "order", "archived").in_tree_order()
+
+
+def load_excerpt_panel(
+    transcript: Transcript, membership: Membership, filters: Filters, codes: list[Code] | None = None
+) -> CodingPage:
     """Just what the excerpt panel needs (the codebook for its checkboxes): coding responses
-    render only this panel and let the other regions refresh themselves."""
+    render only this panel and patch or refresh the other regions. `codes`, the codebook in tree
+    order, when the caller has it already."""
     return CodingPage(
         transcript=transcript,
         membership=membership,
@@ -237,7 +279,7 @@ def load_excerpt_panel(transcript: Transcript, membership: Membership, filters: 
         excerpts=[],
         shown=[],
         turns=[],
-        codes=load_codes(transcript, []),
+        codes=load_codebook(transcript.project) if codes is None else codes,
         coders=[],
         users={},
     )

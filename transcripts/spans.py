@@ -193,7 +193,7 @@ def shift_offset(offset: int, replacements: list[Replacement]) -> int:
     return offset + delta
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     text: str
     start: int
@@ -240,9 +240,12 @@ def layout(
         position = newline + 1
     for line_start, line_end, _ in lines:
         cuts.update((line_start, line_end))
-    points = sorted(c for c in cuts if 0 <= c <= len(text))
+    points = sorted(cuts)
+    if points[0] < 0 or points[-1] > len(text):
+        points = [c for c in points if 0 <= c <= len(text)]
 
-    # Sweep: which excerpts and labels cover each elementary interval.
+    # One sweep over the points: which excerpts and labels cover each elementary interval. Line
+    # starts and ends are points too, so an interval lies inside one line or is its "\n".
     starts: dict[int, list[int]] = {}
     ends: dict[int, list[int]] = {}
     for excerpt_id, start, end in excerpts:
@@ -253,31 +256,32 @@ def layout(
     turn_starts = {start: role for start, _, role in roles}
     turn_spans = sorted(roles)
 
+    line_segments: list[list[Segment]] = [[] for _ in lines]
+    line_ends = [end for _, end, _ in lines]
     active: set[int] = set()
+    covering: tuple[int, ...] = ()
     in_label = False
-    pieces: dict[int, tuple[bool, tuple[int, ...]]] = {}
-    for point in points:
-        for excerpt_id in ends.get(point, ()):
-            active.discard(excerpt_id)
+    line = 0
+    for point, stop in zip(points, points[1:]):
+        gone, new = ends.get(point), starts.get(point)
+        if gone:
+            active.difference_update(gone)
         if point in label_ends:
             in_label = False
-        for excerpt_id in starts.get(point, ()):
-            active.add(excerpt_id)
+        if new:
+            active.update(new)
         if point in label_starts:
             in_label = True
-        pieces[point] = (in_label, tuple(sorted(active)))
+        if gone or new:
+            covering = tuple(sorted(active))
+        while point > line_ends[line]:
+            line += 1
+        if point < line_ends[line]:  # at the line's end is its "\n", which no segment holds
+            line_segments[line].append(Segment(text[point:stop], point, in_label, covering))
 
     paragraphs: list[Paragraph] = []
     turn_index = 0
-    for number, (line_start, line_end, has_newline) in enumerate(lines, start=1):
-        segments: list[Segment] = []
-        inner = points[bisect.bisect_left(points, line_start) : bisect.bisect_left(points, line_end)]
-        for index, point in enumerate(inner):
-            stop = inner[index + 1] if index + 1 < len(inner) else line_end
-            if stop <= point:
-                continue
-            in_label, covering = pieces[point]
-            segments.append(Segment(text[point:stop], point, in_label, covering))
+    for number, ((line_start, line_end, has_newline), segments) in enumerate(zip(lines, line_segments), start=1):
         while turn_index < len(turn_spans) and turn_spans[turn_index][1] <= line_start:
             turn_index += 1
         role = ""

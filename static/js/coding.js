@@ -21,6 +21,16 @@
     var node = $("excerpt-data");
     return node ? JSON.parse(node.dataset.json) : [];
   }
+  // A code's name by id: from the page's list, or the code panel for a code made since.
+  function codeNamer() {
+    var node = $("excerpt-data");
+    var names = node && node.dataset.codes ? JSON.parse(node.dataset.codes) : {};
+    return function (id) {
+      if (names[id] !== undefined) return names[id];
+      var button = document.querySelector('.code-button[data-code-id="' + id + '"]');
+      return button ? button.dataset.codeName : "";
+    };
+  }
   function notify(level, message) {
     document.body.dispatchEvent(new CustomEvent("notify", { detail: { level: level, message: message } }));
   }
@@ -35,43 +45,210 @@
   function projectKey() { return "peercoding-recent-" + (document.querySelector(".project-name") || {}).textContent; }
 
   // ---- Margin stripes: one per code of each excerpt, beside the lines it covers. ----
+  var LANE = 18;
+
+  // Where the excerpt's highlights are, relative to the margin; null when it has none.
+  function extentOf(excerpt, origin) {
+    var marks = textBox().querySelectorAll('mark[data-excerpts~="' + excerpt.id + '"]');
+    if (!marks.length) return null;
+    var top = marks[0].getBoundingClientRect().top - origin;
+    var bottom = marks[marks.length - 1].getBoundingClientRect().bottom - origin;
+    return { top: top, bottom: Math.max(bottom, top + 14) };
+  }
+
+  function makeStripe(excerpt, code, name, extent, lane) {
+    var node = document.createElement("button");
+    node.type = "button";
+    node.tabIndex = -1;
+    node.className = "stripe c-" + code + (excerpt.id === selectedExcerpt ? " selected" : "");
+    node.dataset.excerptId = excerpt.id;
+    node.dataset.lane = lane;
+    node.dataset.top = extent.top;
+    node.dataset.bottom = extent.bottom;
+    node.style.top = extent.top + "px";
+    node.style.height = (extent.bottom - extent.top) + "px";
+    node.style.left = (lane * LANE) + "px";
+    node.title = name + " · " + excerpt.coder;
+    var label = document.createElement("span");
+    label.textContent = name + " · " + excerpt.coder;
+    node.appendChild(label);
+    return node;
+  }
+
   function drawStripes() {
     var margin = document.querySelector("#coding-area .margin"), box = textBox();
     if (!margin || !box) return;
     margin.textContent = "";
     var origin = margin.getBoundingClientRect().top;
+    var name = codeNamer();
     var stripes = [];
     excerptData().forEach(function (excerpt) {
-      var marks = box.querySelectorAll('mark[data-excerpts~="' + excerpt.id + '"]');
-      if (!marks.length) return;
-      var top = marks[0].getBoundingClientRect().top - origin;
-      var bottom = marks[marks.length - 1].getBoundingClientRect().bottom - origin;
-      excerpt.codes.forEach(function (code) {
-        stripes.push({ top: top, bottom: Math.max(bottom, top + 14), excerpt: excerpt, code: code });
-      });
+      var extent = extentOf(excerpt, origin);
+      if (!extent) return;
+      excerpt.codes.forEach(function (code) { stripes.push({ extent: extent, excerpt: excerpt, code: code }); });
     });
-    stripes.sort(function (a, b) { return a.top - b.top || b.bottom - a.bottom; });
+    stripes.sort(function (a, b) { return a.extent.top - b.extent.top || b.extent.bottom - a.extent.bottom; });
     var lanes = [];
+    var nodes = document.createDocumentFragment();
     stripes.forEach(function (stripe) {
       var lane = 0;
-      while (lane < lanes.length && lanes[lane] > stripe.top - 2) lane++;
-      lanes[lane] = stripe.bottom;
-      var node = document.createElement("button");
-      node.type = "button";
-      node.tabIndex = -1;
-      node.className = "stripe c-" + stripe.code[0] + (stripe.excerpt.id === selectedExcerpt ? " selected" : "");
-      node.dataset.excerptId = stripe.excerpt.id;
-      node.style.top = stripe.top + "px";
-      node.style.height = (stripe.bottom - stripe.top) + "px";
-      node.style.left = (lane * 18) + "px";
-      node.title = stripe.code[1] + " · " + stripe.excerpt.coder;
-      var label = document.createElement("span");
-      label.textContent = stripe.code[1] + " · " + stripe.excerpt.coder;
-      node.appendChild(label);
-      margin.appendChild(node);
+      while (lane < lanes.length && lanes[lane] > stripe.extent.top - 2) lane++;
+      lanes[lane] = stripe.extent.bottom;
+      nodes.appendChild(makeStripe(stripe.excerpt, stripe.code, name(stripe.code), stripe.extent, lane));
     });
-    margin.style.width = Math.max(1, lanes.length) * 18 + "px";
+    margin.appendChild(nodes);
+    margin.style.width = Math.max(1, lanes.length) * LANE + "px";
   }
+
+  // One excerpt's stripes, after it changed: the others stay where they are; the new ones take
+  // the first lane free beside their lines.
+  function redrawStripesOf(excerpt, id) {
+    var margin = document.querySelector("#coding-area .margin");
+    if (!margin) return;
+    var old = margin.querySelectorAll('.stripe[data-excerpt-id="' + id + '"]');
+    Array.prototype.forEach.call(old, function (node) { node.remove(); });
+    var taken = Array.prototype.map.call(margin.querySelectorAll(".stripe"), function (node) {
+      return { lane: Number(node.dataset.lane), top: Number(node.dataset.top), bottom: Number(node.dataset.bottom) };
+    });
+    var extent = excerpt && extentOf(excerpt, margin.getBoundingClientRect().top);
+    if (extent) {
+      var name = codeNamer();
+      excerpt.codes.forEach(function (code) {
+        var lane = 0;
+        var busy = function (s) { return s.lane === lane && s.top < extent.bottom + 2 && s.bottom > extent.top - 2; };
+        while (taken.some(busy)) lane++;
+        margin.appendChild(makeStripe(excerpt, code, name(code), extent, lane));
+        taken.push({ lane: lane, top: extent.top, bottom: extent.bottom });
+      });
+    }
+    var lanes = taken.reduce(function (most, s) { return Math.max(most, s.lane + 1); }, 1);
+    margin.style.width = lanes * LANE + "px";
+  }
+
+  // ---- Showing one's own write in place: only the lines the excerpt touches are rebuilt. ----
+  // The twin of spans.layout and the transcript_text tag for one line: a run of text per set of
+  // covering excerpts, in a mark coloured after the newest of them; speaker labels kept.
+  function layoutLine(para, excerpts) {
+    var text = para.textContent;
+    var newline = text.charAt(text.length - 1) === "\n";
+    var line = newline ? text.slice(0, -1) : text;
+    var units = offsets.codePointStarts(line);
+    var length = units.length - 1;
+    var start = Number(para.dataset.start), end = start + length;
+    var labels = [], seen = 0;
+    Array.prototype.forEach.call(para.childNodes, function (node) {
+      var size = node.textContent.length;
+      if (node.nodeType === 1 && node.classList.contains("speaker")) {
+        labels.push([offsets.toCodePoints(line, seen), offsets.toCodePoints(line, Math.min(seen + size, line.length))]);
+      }
+      seen += size;
+    });
+    var here = excerpts.filter(function (e) { return e.start < end && e.end > start; });
+    var cuts = [0, length];
+    labels.forEach(function (label) { cuts.push(label[0], label[1]); });
+    here.forEach(function (e) { cuts.push(Math.max(0, e.start - start), Math.min(length, e.end - start)); });
+    cuts = cuts.sort(function (a, b) { return a - b; }).filter(function (c, i, all) { return i === 0 || c !== all[i - 1]; });
+    var classes = {};
+    here.forEach(function (e) { classes[e.id] = e.cls; });
+    var nodes = [];
+    for (var i = 0; i + 1 < cuts.length; i++) {
+      var a = cuts[i], b = cuts[i + 1];
+      var piece = line.slice(units[a], units[b]);
+      var ids = here.filter(function (e) { return e.start - start <= a && a < e.end - start; })
+        .map(function (e) { return e.id; }).sort(function (x, y) { return x - y; });
+      var inLabel = labels.some(function (label) { return label[0] <= a && a < label[1]; });
+      var node;
+      if (ids.length) {
+        node = document.createElement("mark");
+        var top = classes[ids[ids.length - 1]]; // coloured after the newest excerpt, as on the server
+        node.className = "hl depth-" + Math.min(ids.length, 4) + (top ? " " + top : "");
+        node.dataset.excerpts = ids.join(" ");
+        node.textContent = piece;
+      } else if (!inLabel && nodes.length && typeof nodes[nodes.length - 1] === "string") {
+        nodes[nodes.length - 1] += piece;
+        continue;
+      } else {
+        node = piece;
+      }
+      if (inLabel) {
+        var span = document.createElement("span");
+        span.className = "speaker";
+        span.append(node);
+        node = span;
+      }
+      nodes.push(node);
+    }
+    if (newline) nodes.push("\n");
+    para.replaceChildren.apply(para, nodes);
+  }
+
+  // The lines (div.para, in order, each with its first code point in data-start) that [start, end) touches.
+  function linesOf(start, end) {
+    var lines = textBox().children, lo = 0, hi = lines.length - 1, found = [];
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1;
+      if (Number(lines[mid].dataset.start) <= start) lo = mid; else hi = mid - 1;
+    }
+    for (var i = lo; i < lines.length && (i === lo || Number(lines[i].dataset.start) < end); i++) found.push(lines[i]);
+    return found;
+  }
+
+  function sameLook(a, b) {
+    return a.start === b.start && a.end === b.end && a.cls === b.cls && JSON.stringify(a.codes) === JSON.stringify(b.codes) &&
+      a.coder === b.coder;
+  }
+
+  // The polling token (count-sum of ids-sum of versions, see coding.state_token) once one's own
+  // write is counted: if the server's differs at the next poll, someone else changed something.
+  function shiftedState(state, delta) {
+    var parts = String(state).split("-").map(Number);
+    if (parts.length !== 3 || parts.some(isNaN)) return "";
+    return parts.map(function (part, i) { return part + delta[i]; }).join("-");
+  }
+
+  // The server's answer to one's own write: the excerpt as it is now (or the id removed).
+  function patchExcerpt(detail) {
+    var list = excerptData();
+    var id = detail.excerpt ? detail.excerpt.id : detail.removed;
+    var index = list.findIndex(function (e) { return e.id === id; });
+    var old = index === -1 ? null : list[index];
+    if (index !== -1) list.splice(index, 1);
+    if (detail.excerpt) {
+      var e = detail.excerpt;
+      // In reading order, as the server lists them: by start, end, then id.
+      var at = list.findIndex(function (o) {
+        return o.start > e.start || (o.start === e.start && (o.end > e.end || (o.end === e.end && o.id > e.id)));
+      });
+      list.splice(at === -1 ? list.length : at, 0, e);
+    }
+    $("excerpt-data").dataset.json = JSON.stringify(list);
+    area().dataset.state = shiftedState(area().dataset.state, detail.delta);
+    if (old && detail.excerpt && sameLook(old, detail.excerpt)) return; // a memo: nothing to redraw
+    var lines = [];
+    [old, detail.excerpt].forEach(function (e) {
+      if (e) linesOf(e.start, e.end).forEach(function (line) { if (lines.indexOf(line) === -1) lines.push(line); });
+    });
+    lines.forEach(function (line) { layoutLine(line, list); });
+    redrawStripesOf(detail.excerpt, id);
+    markSelected();
+  }
+
+  document.body.addEventListener("coding-saved", function (event) {
+    var detail = event.detail;
+    if (!area() || !$("excerpt-data") || area().dataset.filtered === "1") {
+      // A filtered view may not show the excerpt at all: let the server say what it shows.
+      htmx.trigger(document.body, "coding-changed");
+      return;
+    }
+    var box = textBox(), selection = window.getSelection();
+    var selecting = selection.rangeCount > 0 && box.contains(selection.anchorNode);
+    patchExcerpt(detail);
+    // The selection just coded lived in the rebuilt lines: leave the caret after the excerpt,
+    // where the keyboard goes on from.
+    if (selecting && detail.excerpt) offsets.selectCodePoints(box, detail.excerpt.end, detail.excerpt.end);
+    else if (selecting) selection.removeAllRanges();
+    htmx.trigger(document.body, "coding-patched");
+  });
 
   function markSelected() {
     var box = textBox();
@@ -122,7 +299,7 @@
     var focus = $("focus-code");
     var codeId = focus ? Number(focus.dataset.codeId) : null;
     var list = excerptData().filter(function (e) {
-      return codeId === null || e.codes.some(function (c) { return c[0] === codeId; });
+      return codeId === null || e.codes.indexOf(codeId) !== -1;
     }).sort(function (a, b) { return a.start - b.start || a.end - b.end; });
     if (!list.length) { notify("info", "No excerpts to move to."); return; }
     var current = list.findIndex(function (e) { return e.id === selectedExcerpt; });
@@ -471,13 +648,16 @@
       var id = panel.dataset.excerptId;
       selectedExcerpt = id ? Number(id) : null;
     }
-    if (event.detail.target && event.detail.target.id === "coding-area" || $("coding-area") === event.detail.elt) {
-      drawStripes();
-      if (textHadFocus && textBox()) textBox().focus({ preventScroll: true });
-    }
+    if (swapped(event, "coding-area") && textHadFocus && textBox()) textBox().focus({ preventScroll: true });
     markSelected();
   });
-  document.body.addEventListener("htmx:afterSettle", function () { drawStripes(); markSelected(); });
+  // Stripes are measured once the new text has settled; other regions do not move the text.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    if (swapped(event, "coding-area")) { drawStripes(); markSelected(); }
+  });
+  function swapped(event, id) {
+    return (event.detail.target && event.detail.target.id === id) || $(id) === event.detail.elt;
+  }
 
   // ---- Others' coding appears within a few seconds. ----
   function poll() {

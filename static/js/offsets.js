@@ -31,6 +31,16 @@
     return units;
   }
 
+  // The UTF-16 offset of each code point of text, and text.length last: [k] is where code point k starts.
+  function codePointStarts(text) {
+    var starts = [0];
+    for (var i = 0; i < text.length; ) {
+      i += isHighSurrogate(text.charCodeAt(i)) && i + 1 < text.length ? 2 : 1;
+      starts.push(i);
+    }
+    return starts;
+  }
+
   // The selection inside `container` as UTF-16 offsets into container.textContent, or null.
   function selectionUnits(container) {
     var selection = window.getSelection();
@@ -81,6 +91,7 @@
   window.peercodingOffsets = {
     toCodePoints: toCodePoints,
     toUtf16: toUtf16,
+    codePointStarts: codePointStarts,
     selectionUnits: selectionUnits,
     selectionCodePoints: selectionCodePoints,
     selectCodePoints: selectCodePoints

@@ -18,7 +18,28 @@ TEXT = (
 )
 
 
-class CodingFlowTests(BrowserTestCase):
+# The text as the reader sees it: one entry per run of characters that look alike (same line,
+# same highlight classes and excerpts, inside a speaker label or not).
+RUNS = """() => {
+  const runs = [];
+  for (const line of document.getElementById('transcript-text').children) {
+    const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const mark = node.parentElement.closest('mark');
+      const look = [line.id, line.className, mark ? [...mark.classList].filter(c => c !== 'selected').sort().join(' ') : '',
+                    mark ? mark.dataset.excerpts : '', !!node.parentElement.closest('.speaker')].join('|');
+      const last = runs[runs.length - 1];
+      if (last && last[0] === look) last[1] += node.data; else runs.push([look, node.data]);
+    }
+  }
+  return runs;
+}"""
+STRIPES = "() => [...document.querySelectorAll('.stripe')].map(s => s.dataset.excerptId + ' ' + s.className.replace(' selected', '')).sort()"
+
+
+class CodingPageTestCase(BrowserTestCase):
+    """The cast, a transcript with awkward text, three codes, and the moves a coder makes."""
+
     def setUp(self) -> None:
         super().setUp()
         self.alice = make_user("alice")
@@ -75,6 +96,8 @@ class CodingFlowTests(BrowserTestCase):
                 "n => JSON.parse(document.getElementById('excerpt-data').dataset.json).length === n", arg=n
             )
 
+
+class CodingFlowTests(CodingPageTestCase):
     def test_textcontent_is_exactly_the_stored_text(self):
         page = self.open(self.bob)
         self.assertEqual(page.eval_on_selector("#transcript-text", "el => el.textContent"), self.transcript.text)
@@ -352,3 +375,108 @@ class CodingFlowTests(BrowserTestCase):
         self.wait_for_excerpts(1)
         page.wait_for_timeout(300)
         self.assertEqual(Excerpt.objects.count(), 1)
+
+
+class InPlaceTests(CodingPageTestCase):
+    """One's own coding is patched into the text in place; others' changes still come by polling."""
+
+    def keep_an_eye_on_the_text(self, page) -> None:
+        page.evaluate("() => { document.getElementById('coding-area').dataset.sameElement = 'yes'; }")
+
+    def assertNotRefreshed(self, page) -> None:
+        self.assertEqual(page.evaluate("() => document.getElementById('coding-area').dataset.sameElement"), "yes")
+
+    def assertLooksLikeAFreshPage(self, page) -> None:
+        """The patched text reads and looks exactly as the server renders it after a reload."""
+        self.assertEqual(page.eval_on_selector("#transcript-text", "el => el.textContent"), self.transcript.text)
+        patched, stripes = page.evaluate(RUNS), page.evaluate(STRIPES)
+        state = page.evaluate("() => document.getElementById('coding-area').dataset.state")
+        page.reload()
+        page.wait_for_selector("#transcript-text")
+        self.assertEqual(page.evaluate(RUNS), patched)
+        self.assertEqual(page.evaluate(STRIPES), stripes)
+        # The page counted its own writes into its polling token: the next poll changes nothing.
+        self.assertEqual(page.evaluate("() => document.getElementById('coding-area').dataset.state"), state)
+
+    def test_codings_overlaps_boundaries_and_deletion_are_patched_in_place(self):
+        text = self.transcript.text
+        across = text.index("José said")  # to the next line's speaker label and beyond
+        theirs = actions.create_excerpt(
+            self.transcript, start=across, end=text.index("Anything else"), codes=[self.boundaries], by=self.alice
+        )
+        spare_start = text.index("the café")
+        spare = actions.create_excerpt(
+            self.transcript, start=spare_start, end=spare_start + len("the café meetings"), codes=[self.selfcare], by=self.bob
+        )
+        page = self.open(self.bob)
+        self.keep_an_eye_on_the_text(page)
+        a = text.index("Honestly the group chat")
+        self.select(page, a, text.index("the café"))
+        self.pick(page, "community", "self-care")
+        self.wait_for_excerpts(3, page)
+        mine = Excerpt.objects.exclude(pk__in=[theirs.pk, spare.pk]).get()
+        shared = page.locator(f'mark[data-excerpts="{theirs.pk} {mine.pk}"]')
+        self.assertEqual(shared.inner_text(), "José said")
+        self.assertIn("depth-2", shared.get_attribute("class"))
+        self.assertEqual(page.locator(".stripe").count(), 4)
+        self.assertNotRefreshed(page)
+        self.screenshot(page, "coding-patched")
+        self.assertLooksLikeAFreshPage(page)
+
+        self.keep_an_eye_on_the_text(page)
+        page.locator(f'mark[data-excerpts="{mine.pk}"]').first.click()
+        page.wait_for_selector("#move-end-right")
+        page.keyboard.press("Alt+Shift+ArrowRight")  # the end takes in the next word
+        page.wait_for_function(
+            "id => [...document.querySelectorAll(`mark[data-excerpts~=\"${id}\"]`)].map(m => m.textContent).join('').endsWith('said the')",
+            arg=mine.pk,
+        )
+        self.assertNotRefreshed(page)
+        self.assertLooksLikeAFreshPage(page)
+
+        self.keep_an_eye_on_the_text(page)
+        page.locator(f'.stripe[data-excerpt-id="{spare.pk}"]').click()
+        page.wait_for_selector("#delete-excerpt")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#delete-excerpt")
+        page.wait_for_function(f"() => !document.querySelector('mark[data-excerpts~=\"{spare.pk}\"]')")
+        self.assertFalse(Excerpt.objects.filter(pk=spare.pk).exists())
+        self.assertEqual(page.locator(".stripe").count(), 3)
+        self.assertNotRefreshed(page)
+        self.assertLooksLikeAFreshPage(page)
+        self.assertNoConsoleErrors()
+
+    def test_anothers_coding_still_arrives_by_polling_after_a_patch(self):
+        text = self.transcript.text
+        page = self.open(self.alice)
+        self.keep_an_eye_on_the_text(page)
+        a = text.index("group chat")
+        self.select(page, a, a + len("group chat"))
+        self.pick(page, "community")
+        self.wait_for_excerpts(1, page)
+        self.assertNotRefreshed(page)
+        b = text.index("Boundaries matter")
+        theirs = actions.create_excerpt(self.transcript, start=b, end=b + 10, codes=[self.boundaries], by=self.bob)
+        # Polling every 4 s; generous on a loaded machine.
+        page.wait_for_selector(f'mark[data-excerpts="{theirs.pk}"]', timeout=25_000)
+        self.assertEqual(page.locator(".stripe").count(), 2)
+        page.click("#undo-button")  # undo refreshes the text rather than patching it
+        page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 1")
+        self.assertEqual(list(Excerpt.objects.values_list("pk", flat=True)), [theirs.pk])
+        self.assertEqual(page.eval_on_selector("#transcript-text", "el => el.textContent"), text)
+
+    def test_a_filtered_view_refreshes_instead_of_patching(self):
+        page = self.new_page(self.bob)
+        page.goto(self.url + f"?code={self.boundaries.pk}")
+        page.wait_for_selector("#transcript-text")
+        self.keep_an_eye_on_the_text(page)
+        a = self.transcript.text.index("group chat")
+        self.select(page, a, a + len("group chat"))
+        self.pick(page, "community")  # not the code shown: the new excerpt stays hidden
+        self.wait_for_excerpts(1)
+        page.wait_for_function("() => document.getElementById('coding-area').dataset.sameElement === undefined")
+        self.assertEqual(page.locator("mark.hl").count(), 0)
+        self.select(page, a, a + len("group chat"))
+        self.pick(page, "boundaries")
+        self.wait_for_excerpts(2)
+        page.wait_for_function("() => document.querySelectorAll('mark.hl').length === 1")

@@ -16,6 +16,8 @@ register = template.Library()
 def transcript_text(paragraphs, excerpt_classes: dict | None = None) -> SafeString:
     """`excerpt_classes` maps an excerpt id to extra CSS classes (its code colour, its coder...)."""
     excerpt_classes = excerpt_classes or {}
+    escape = html.escape  # &, <, >, " and ' (the same as Django's escape)
+    marks: dict[tuple[int, ...], str] = {}  # covering excerpts -> the <mark> that opens their run
     out: list[str] = []
     for paragraph in paragraphs:
         classes = ["para"]
@@ -27,13 +29,17 @@ def transcript_text(paragraphs, excerpt_classes: dict | None = None) -> SafeStri
             classes.append("empty")
         out.append(f'<div class="{" ".join(classes)}" data-start="{paragraph.start}" id="para-{paragraph.number}">')
         for segment in paragraph.segments:
-            text = html.escape(segment.text)  # &, <, >, " and ' (the same as Django's escape)
-            if segment.excerpts:
-                top = segment.excerpts[-1]
-                extra = excerpt_classes.get(top, "")
-                depth = min(len(segment.excerpts), 4)
-                ids = " ".join(str(i) for i in segment.excerpts)
-                text = f'<mark class="hl depth-{depth} {extra}" data-excerpts="{ids}">{text}</mark>'
+            text = escape(segment.text)
+            covering = segment.excerpts
+            if covering:
+                mark = marks.get(covering)
+                if mark is None:
+                    # Coloured after the newest excerpt; the depth says how many overlap.
+                    extra = excerpt_classes.get(covering[-1], "")
+                    depth = min(len(covering), 4)
+                    ids = " ".join(map(str, covering))
+                    mark = marks[covering] = f'<mark class="hl depth-{depth} {extra}" data-excerpts="{ids}">'
+                text = f"{mark}{text}</mark>"
             if segment.label:
                 text = f'<span class="speaker">{text}</span>'
             out.append(text)

@@ -35,26 +35,35 @@ def _render_page(
     *,
     partial: str | None = None,
     excerpt=None,
+    applied: list[int] | None = None,
+    codebook: list[Code] | None = None,
     status=200,
     error="",
     kept_memo=None,
 ):
+    """The page or one of its partials. `applied` (the excerpt's code ids) and `codebook` (the
+    project's codes in tree order) spare the queries when a write already has them."""
     filters = coding.Filters.from_query(request.GET)
     focus_id = _int(request.GET.get("focus"))
-    if partial == "excerpt-panel":
-        page = coding.load_excerpt_panel(transcript, membership, filters)
-    else:
-        page = coding.load_coding_page(transcript, membership, filters, focus_id)
     if excerpt is None and (selected := _int(request.GET.get("excerpt"))):
         excerpt = transcript.excerpts.visible_to(membership).filter(pk=selected).select_related("coder").first()
+    if excerpt is not None and applied is None:
+        applied = list(excerpt.applications.values_list("code_id", flat=True))
+    if partial == "excerpt-panel":
+        if excerpt is None:  # the empty panel lists no codes
+            codebook = []
+        page = coding.load_excerpt_panel(transcript, membership, filters, codebook)
+    else:
+        page = coding.load_coding_page(transcript, membership, filters, focus_id)
     context = {
         "project": transcript.project,
         "membership": membership,
         "transcript": transcript,
         "page": page,
         "filters": filters,
-        "state": coding.state_token(transcript, membership) if partial in (None, "coding-area") else "",
+        "state": page.state if partial in (None, "coding-area") else "",
         "selected": excerpt,
+        "applied": applied or [],
         "can_code": membership.can_code(),
         "can_create_codes": membership.can_create_codes(),
         "can_change": excerpt is not None and membership.can_change_excerpt(excerpt),
@@ -117,24 +126,63 @@ def _ink_for(color: str) -> str:
     return "#000" if luminance > 0.179 else "#fff"
 
 
-def _codes_from(request, project) -> list[Code]:
+def _codes_from(request, codebook: list[Code]) -> list[Code]:
+    """The codes the form names, from the project's codebook; ValidationError for a code that is
+    not in it (another project's, deleted) or archived."""
     raw = request.POST.get("codes", "")
     ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
-    codes = list(project.codes.filter(pk__in=ids, archived=False))
+    usable = {code.pk: code for code in codebook if not code.archived}
+    codes = [usable[pk] for pk in dict.fromkeys(ids) if pk in usable]
     if len(codes) != len(set(ids)):
         raise ValidationError("A code you chose was deleted or archived meanwhile; pick again from the list.")
     return codes
 
 
-def _done(request, transcript, membership, excerpt, message: str) -> HttpResponse:
-    """After a coding change: the excerpt panel, and an event on which the text and the codebook
-    panel refresh themselves. The write answers fast; the text follows in a second request."""
+def _patch(*, count: int, pk: int, version: int, excerpt: dict | None = None, removed: int | None = None) -> dict:
+    """What the page needs to show its own write in place: the excerpt as its script reads it, or
+    the id of the one removed, and what the write added to the state token's count, sum of ids
+    and sum of versions. The page adds that to the token it holds; when the next poll's token is
+    another, someone else changed the coding meanwhile and the page refreshes."""
+    return {"excerpt": excerpt, "removed": removed, "delta": [count, pk, version]}
+
+
+def _entry(excerpt, membership, applied: list[int]) -> dict:
+    applied = sorted(applied)
+    mine = excerpt.coder_id == membership.user_id
+    return coding.excerpt_entry(
+        pk=excerpt.pk,
+        start=excerpt.start,
+        end=excerpt.end,
+        coder=coding.initials(excerpt.coder),
+        codes=applied,
+        cls=coding.highlight_class(applied[0] if applied else None, mine=mine, is_consensus=excerpt.is_consensus),
+    )
+
+
+def _done(
+    request,
+    transcript,
+    membership,
+    excerpt,
+    message: str,
+    *,
+    patch: dict | None = None,
+    applied: list[int] | None = None,
+    codebook: list[Code] | None = None,
+) -> HttpResponse:
+    """After a coding change: the excerpt panel, and either the patch with which the page shows
+    the change in place (then refreshes only the codebook panel's counts) or an event on which
+    the text and the codebook panel refresh themselves."""
     if not request.htmx:
         url = reverse("transcript_detail", args=[transcript.pk])
         return redirect(f"{url}?excerpt={excerpt.pk}" if excerpt and excerpt.pk else url)
-    response = _render_page(request, transcript, membership, partial="excerpt-panel", excerpt=excerpt)
-    # The text with its new highlights rides along out of band: one round trip, not two.
-    trigger_client_event(response, "coding-changed", {})
+    response = _render_page(
+        request, transcript, membership, partial="excerpt-panel", excerpt=excerpt, applied=applied, codebook=codebook
+    )
+    if patch is not None:
+        trigger_client_event(response, "coding-saved", patch)
+    else:
+        trigger_client_event(response, "coding-changed", {})
     trigger_client_event(response, "notify", {"level": "success", "message": message})
     return response
 
@@ -166,11 +214,13 @@ def excerpt_create(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse
     new_name = request.POST.get("new_code", "").strip()
     try:
         with transaction.atomic():
-            codes = _codes_from(request, transcript.project)
+            codebook = coding.load_codebook(transcript.project)
+            codes = _codes_from(request, codebook)
             if new_name:
                 if not membership.can_create_codes():
                     raise PermissionDenied
-                existing = transcript.project.codes.filter(name__iexact=new_name, parent=None).first()
+                same = new_name.lower()
+                existing = next((c for c in codebook if c.parent_id is None and c.name.lower() == same), None)
                 codes.append(existing or actions.create_code(transcript.project, name=new_name, by=request.user))
             excerpt = actions.create_excerpt(
                 transcript,
@@ -182,8 +232,12 @@ def excerpt_create(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse
             )
     except ValidationError as error:
         return _refused(request, transcript, membership, " ".join(error.messages))
-    names = ", ".join(app.code.name for app in excerpt.applications.select_related("code"))
-    return _done(request, transcript, membership, excerpt, f"Coded with {names}.")
+    applied = [code.pk for code in dict.fromkeys(codes)]
+    message = f"Coded with {', '.join(code.name for code in dict.fromkeys(codes))}."
+    if new_name:  # a new code has no colour on the page yet: refresh rather than patch
+        return _done(request, transcript, membership, excerpt, message, applied=applied)
+    patch = _patch(count=1, pk=excerpt.pk, version=1, excerpt=_entry(excerpt, membership, applied))
+    return _done(request, transcript, membership, excerpt, message, patch=patch, applied=applied, codebook=codebook)
 
 
 @login_required
@@ -251,9 +305,10 @@ def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
         if request.POST.get("snap") == "1":
             start, end = spans.snap_to_words(transcript.text, start, end)
         kwargs["start"], kwargs["end"] = start, end
+    codebook = coding.load_codebook(transcript.project)
     if "codes" in request.POST:
         try:
-            kwargs["codes"] = _codes_from(request, transcript.project)
+            kwargs["codes"] = _codes_from(request, codebook)
         except ValidationError as error:
             return _refused(request, transcript, membership, " ".join(error.messages), excerpt=excerpt)
     if "memo" in request.POST:
@@ -264,7 +319,11 @@ def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
         return _stale(request, transcript, membership, excerpt, str(stale))
     except ValidationError as error:
         return _refused(request, transcript, membership, " ".join(error.messages), excerpt=excerpt)
-    return _done(request, transcript, membership, excerpt, "Excerpt saved.")
+    applied = excerpt.code_ids
+    patch = _patch(count=0, pk=0, version=1, excerpt=_entry(excerpt, membership, applied))
+    return _done(
+        request, transcript, membership, excerpt, "Excerpt saved.", patch=patch, applied=applied, codebook=codebook
+    )
 
 
 def _stale(request, transcript, membership, excerpt, message: str) -> HttpResponse:
@@ -295,11 +354,14 @@ def excerpt_delete(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
     excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
     transcript = excerpt.transcript
     require(membership.can_change_excerpt(excerpt))
+    version = _int(request.POST.get("version"))
     try:
-        actions.delete_excerpt(excerpt, by=request.user, expected_version=_int(request.POST.get("version")))
+        actions.delete_excerpt(excerpt, by=request.user, expected_version=version)
     except actions.StaleEdit as stale:
         return _stale(request, transcript, membership, excerpt, str(stale))
-    return _done(request, transcript, membership, None, "Excerpt deleted. Ctrl+Z brings it back.")
+    version = excerpt.version if version is None else version
+    patch = _patch(count=-1, pk=-excerpt.pk, version=-version, removed=excerpt.pk)
+    return _done(request, transcript, membership, None, "Excerpt deleted. Ctrl+Z brings it back.", patch=patch)
 
 
 @login_required
