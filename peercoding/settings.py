@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "transcripts.middleware.AbsoluteSessionLimitMiddleware",
+    "transcripts.middleware.IdleSessionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "transcripts.middleware.HtmxAwareLoginRequiredMiddleware",
     "transcripts.middleware.SecondFactorMiddleware",
@@ -216,9 +217,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
-# Sessions: idle timeout (minutes), refreshed on each request.
+# Sessions: idle timeout (minutes), renewed by the user's own requests at most once a minute.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False  # transcripts.middleware.IdleSessionMiddleware renews it
 # ...and ends this long after login, however active (hours).
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_HOURS", 12) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

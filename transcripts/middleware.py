@@ -59,6 +59,44 @@ class AbsoluteSessionLimitMiddleware:
         return self.get_response(request)
 
 
+SESSION_SEEN_KEY = "peercoding_seen"
+# The idle limit is counted from the last time the session was saved; saving it at most this
+# often spares a database write on almost every request, at the cost of ending a quiet session
+# up to this much before SESSION_IDLE_MINUTES is over.
+SESSION_REFRESH_SECONDS = 60
+
+
+def not_activity(view_func):
+    """Mark a view the page calls by itself (polling): it does not keep an idle session alive."""
+    view_func.session_activity = False
+    return view_func
+
+
+class IdleSessionMiddleware:
+    """Keep the session of someone who is using the site alive; let a forgotten one expire.
+
+    A request the user made refreshes the session's expiry (SESSION_COOKIE_AGE) when it was last
+    refreshed a minute or more ago. Requests a page makes by itself, such as the coding page
+    polling for other coders' work, do not, so a browser left open still logs out."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        import time
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not getattr(view_func, "session_activity", True):
+            return None
+        now = int(time.time())
+        if now - request.session.get(SESSION_SEEN_KEY, 0) >= SESSION_REFRESH_SECONDS:
+            request.session[SESSION_SEEN_KEY] = now  # marks the session modified: saved, expiry renewed
+        return None
+
+
 SECOND_FACTOR_KEY = "peercoding_has_second_factor"
 
 

@@ -18,6 +18,7 @@ from django_htmx.http import trigger_client_event
 from .. import actions, coding, spans
 from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, require
 from ..http import HtmxHttpRequest
+from ..middleware import not_activity
 from ..models import Code, Excerpt
 
 TEMPLATE = "transcripts/transcript_detail.html"
@@ -87,6 +88,7 @@ def transcript_detail(request: HtmxHttpRequest, transcript_id: int) -> HttpRespo
     return _render_page(request, transcript, membership, partial=partial)
 
 
+@not_activity
 @login_required
 @require_GET
 @never_cache
