@@ -141,8 +141,10 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "peercoding.sqlite3"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers queue for the lock instead of failing, and readers never wait for writers.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Writers queue for the lock instead of failing, and readers never wait for writers. A
+    # worker keeps its connection (and its page cache) between requests, as with PostgreSQL.
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
