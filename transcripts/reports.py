@@ -15,7 +15,6 @@ import io
 import re
 import zipfile
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
@@ -23,7 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
-from . import review
+from . import review, spans
 from .models import AttributeValue, CodeApplication, Project, SpeakerTurn, Transcript
 
 # A spreadsheet runs cell text that starts with these as a formula (CSV injection).
@@ -61,7 +60,7 @@ class Sources:
 
     def line(self, transcript_id: int, offset: int) -> int:
         """1-based line of `offset`, as Transcript.line_at counts it."""
-        return bisect_left(self.breaks[transcript_id], offset) + 1
+        return spans.line_at(self.breaks[transcript_id], offset)
 
     def citation(self, transcript_id: int, offset: int) -> str:
         """As review.citation words it: participant label (or transcript title) and line."""

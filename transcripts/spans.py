@@ -12,6 +12,7 @@ import bisect
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Removed at import: the C0 and C1 control characters except tab and line feed (NUL, BEL, ESC,
@@ -117,15 +118,18 @@ def line_number_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-class LineIndex:
-    """Line numbers of many offsets in one text: where each line starts, then a binary search."""
+def newline_offsets(text: str) -> list[int]:
+    """The offset of every "\\n" in text, in order (what Transcript.line_breaks stores)."""
+    found, at = [], text.find("\n")
+    while at != -1:
+        found.append(at)
+        at = text.find("\n", at + 1)
+    return found
 
-    def __init__(self, text: str) -> None:
-        self.starts = [0, *(match.end() for match in re.finditer("\n", text))]
 
-    def line_at(self, offset: int) -> int:
-        """The same number as line_number_at(text, offset)."""
-        return bisect.bisect_right(self.starts, offset)
+def line_at(breaks: Sequence[int], offset: int) -> int:
+    """line_number_at(text, offset), from newline_offsets(text) alone."""
+    return bisect.bisect_left(breaks, offset) + 1
 
 
 def check_span(text: str, start: int, end: int) -> None:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def newline_offsets(text: str) -> list[int]:
-    # A copy of transcripts.models.transcripts.newline_offsets, frozen with this migration.
+    # A copy of transcripts.spans.newline_offsets, frozen with this migration.
     found, at = [], text.find("\n")
     while at != -1:
         found.append(at)

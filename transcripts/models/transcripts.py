@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from transcripts import spans
+from transcripts.spans import newline_offsets
 
 from .projects import Participant, Project
-
-
-def newline_offsets(text: str) -> list[int]:
-    """The offset of every "\\n" in text, in order (what Transcript.line_breaks stores)."""
-    found, at = [], text.find("\n")
-    while at != -1:
-        found.append(at)
-        at = text.find("\n", at + 1)
-    return found
 
 
 class TranscriptTextLocked(ValidationError):
@@ -105,7 +95,7 @@ class Transcript(models.Model):
 
         Reads `line_breaks` alone, so the text may stay in the database (`defer("text")`).
         """
-        return bisect_left(self.line_breaks, offset) + 1
+        return spans.line_at(self.line_breaks, offset)
 
     def _refuse_text_change_once_coded(self) -> None:
         stored = Transcript.objects.filter(pk=self.pk).values_list("content_hash", flat=True).first()
