@@ -143,6 +143,29 @@ class ReviewCountTests(TestCase):
                         counts = self.oracle.counts(rows, under)
                         self.assertEqual((cell["n"], cell["people"]), (counts["excerpts"], counts["participants"]))
 
+    def test_the_participant_matrix_pages_its_columns_and_every_page_matches_the_oracle(self):
+        for name, query, spec in self.cases():
+            with self.subTest(filters=name):
+                kept = self.oracle.kept(spec)
+                filters = self.filters(query)
+                present = {r.participant for r in kept if r.participant}
+                seen = []
+                first = review.participant_matrix(self.project, filters, self.tree, self.options, page=1, per_page=2)
+                self.assertEqual((first.n_columns, first.pages), (len(present), -(-len(present) // 2)))
+                for number in range(1, first.pages + 1):
+                    matrix = review.participant_matrix(self.project, filters, self.tree, self.options, page=number, per_page=2)
+                    self.assertEqual((matrix.page, matrix.first), (number, 2 * number - 1))
+                    assert 1 <= len(matrix.columns) <= 2
+                    for code, cells in matrix.rows:
+                        under = self.oracle.under(code.pk)
+                        for column, cell in zip(matrix.columns, cells):
+                            rows = [r for r in kept if r.participant == column.key]
+                            self.assertEqual(cell["n"], self.oracle.counts(rows, under)["excerpts"])
+                    seen += [c.key for c in matrix.columns]
+                self.assertEqual(seen, [p.pk for p in self.options.participants if p.pk in present])  # label order, once each
+                beyond = review.participant_matrix(self.project, filters, self.tree, self.options, page=99, per_page=2)
+                self.assertEqual(beyond.page, first.pages)  # a page past the end shows the last one
+
     def test_cooccurrence_counts_match_the_oracle(self):
         for name, query, spec in self.cases():
             with self.subTest(filters=name):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -47,6 +49,7 @@ class ReviewPageTests(TestCase):
             "summary": reverse("review_summary", args=[slug]) + f"?{filters}&sort=-participants",
             "quotes": reverse("review_quotes", args=[slug, codes["Coping"].pk]) + f"?{filters}&subthemes=1",
             "matrix": reverse("review_matrix", args=[slug]) + f"?{filters}",
+            "matrix page 2": reverse("review_matrix", args=[slug]) + f"?{filters}&page=2",
             "attribute matrix": reverse("review_matrix", args=[slug]) + f"?attribute={attribute.pk}",
             "co-occurrence": reverse("review_cooccurrence", args=[slug]),
             "drill-down": reverse("review_cooccurrence_detail", args=[slug, a.pk, b.pk]),
@@ -197,3 +200,37 @@ class ReviewPageTests(TestCase):
         self.assertEqual(
             self.client.get(reverse("review_cooccurrence_detail", args=[self.project.slug, other.pk, other.pk])).status_code, 404
         )
+
+    def test_the_participant_matrix_comes_a_page_of_participants_at_a_time(self):
+        self.client.force_login(self.reader)
+        url = reverse("review_matrix", args=[self.project.slug])
+        with mock.patch("transcripts.views.review.MATRIX_COLUMNS_PER_PAGE", 2):
+            response = self.client.get(url, {"no_interviewer": "1", "page": "2"})
+        matrix = response.context["matrix"]
+        assert matrix.pages > 2 and matrix.page == 2 and len(matrix.columns) == 2
+        body = response.content.decode()
+        self.assertIn(f"Participants 3–4 of {matrix.n_columns} with coded excerpts", body)
+        self.assertIn('href="?no_interviewer=1&amp;page=1"', body)
+        self.assertIn('href="?no_interviewer=1&amp;page=3"', body)
+        self.assertEqual(body.count('<th scope="col" class="col-head">'), 2)
+        # Without paging there is no note, and the attribute matrix is never paged.
+        response = self.client.get(url)
+        self.assertNotContains(response, "Next participants")
+        attribute = self.project.attributes.get(name="organization")
+        with mock.patch("transcripts.views.review.MATRIX_COLUMNS_PER_PAGE", 1):
+            response = self.client.get(url, {"attribute": attribute.pk, "page": "2"})
+        self.assertNotContains(response, "Next participants")
+
+    def test_long_lists_in_the_filter_form_are_one_list_box_and_keep_their_names(self):
+        self.client.force_login(self.reader)
+        participant = self.project.participants.order_by("label").last()
+        url = reverse("review_summary", args=[self.project.slug])
+        response = self.client.get(url, {"participant": participant.pk})
+        self.assertContains(response, f'name="participant" value="{participant.pk}" checked')
+        with mock.patch("transcripts.views.review.MAX_CHECKBOXES", 1):
+            body = self.client.get(url, {"participant": participant.pk}).content.decode()
+        self.assertIn('<select multiple name="participant" id="filter-participant"', body)
+        self.assertIn(f'<option value="{participant.pk}" selected>{escape(participant.label)}</option>', body)
+        self.assertIn('<select multiple name="transcript" id="filter-transcript"', body)
+        self.assertNotIn('type="checkbox" name="participant"', body)
+        self.assertIn(f"participant={participant.pk}", body)  # the links still carry the filter

@@ -412,6 +412,8 @@ def _counts(
     figures own and with subthemes, so it needs no second row. Each part is a flat join
     (application_queryset), grouped once.
     """
+    if connection.vendor == "postgresql":
+        return _counts_grouping_sets(applications, tree, by, measures)
     chosen = {name: aggregate for name, aggregate in _measures().items() if name in measures}
     by_level: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for code in tree.codes:
@@ -446,6 +448,70 @@ def _counts(
                 total[key] = row
         else:
             total[key] = row
+    return own, total
+
+
+_COLUMNS = {
+    "excerpts": F("excerpt_id"),
+    "transcripts": F("excerpt__transcript_id"),
+    "participants": F("excerpt__transcript__participant_id"),
+    "coders": F("excerpt__coder_id"),
+}
+
+
+def _counts_grouping_sets(
+    applications: QuerySet, tree: Tree, by: tuple[str, ...], measures: tuple[str, ...]
+) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
+    """_counts on PostgreSQL: the same figures from one pass over the applications.
+
+    The flat join is read once and grouped by GROUPING SETS: by code (own), and by the ancestor
+    at each depth level that has subthemes (with subthemes). The ancestors come from a small
+    VALUES list joined on the code, one column per level, rather than a CASE per row.
+    """
+    names = [name for name in MEASURES if name in measures]
+    columns = {f"m_{name}": _COLUMNS[name] for name in names}
+    keys = {f"b_{i}": F(name) for i, name in enumerate(by)}
+    inner, params = applications.values(m_code=F("code_id"), **columns, **keys).order_by().query.sql_with_params()
+    # Level i holds each code's ancestor at depth i, when that ancestor has subthemes.
+    level_of = {pk: len(tree.ancestors(pk)) - 1 for pk in tree.by_id if tree.has_children(pk)}
+    n_levels = max(level_of.values(), default=0) + 1
+    by_level = {code.pk: [None] * n_levels for code in tree.codes}
+    for code in tree.codes:
+        for ancestor in tree.ancestors(code.pk):
+            if ancestor in level_of:
+                by_level[code.pk][level_of[ancestor]] = ancestor
+    level_names = [f"l_{i}" for i in range(n_levels)]
+    values = ", ".join(
+        "(" + ", ".join(f"{pk}::bigint" if pk is not None else "NULL::bigint" for pk in (code_id, *chain)) + ")"
+        for code_id, chain in by_level.items()
+    )
+    group_by = ", ".join(f"s.{key}" for key in keys)
+    sets = ", ".join(f"(g.{column}{', ' + group_by if group_by else ''})" for column in ["code_id", *level_names])
+    sql = (
+        f"SELECT GROUPING(g.code_id, {', '.join('g.' + n for n in level_names)}), g.code_id, "
+        f"{', '.join('g.' + n for n in level_names)}{', ' + group_by if group_by else ''}, "
+        + ", ".join(f"COUNT(DISTINCT s.m_{name})" for name in names)
+        + f" FROM ({inner}) s INNER JOIN (VALUES {values}) g(code_id, {', '.join(level_names)}) ON g.code_id = s.m_code"
+        f" GROUP BY GROUPING SETS ({sets})"
+    )
+    own: dict[tuple, dict] = {}
+    total: dict[tuple, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    own_set = (1 << n_levels) - 1  # GROUPING(): a bit per argument not grouped by, the first highest
+    for row in rows:
+        grouping, code_id, ancestors = row[0], row[1], row[2 : 2 + n_levels]
+        tail = tuple(row[2 + n_levels : 2 + n_levels + len(keys)])
+        figures = dict(zip(names, row[2 + n_levels + len(keys) :]))
+        if grouping == own_set:
+            own[(code_id, *tail)] = figures
+            if not tree.has_children(code_id):
+                total[(code_id, *tail)] = figures
+            continue
+        level = next(i for i in range(n_levels) if not grouping >> (n_levels - 1 - i) & 1)
+        if ancestors[level] is not None:  # else the codes with no ancestor at that level
+            total[(ancestors[level], *tail)] = figures
     return own, total
 
 
@@ -712,16 +778,58 @@ class Matrix:
     rows: list[tuple[Code, list[dict]]]  # (code, cells); a cell has n, people, heat and query
     columns: list[Column]
     attribute: Attribute | None = None
+    # The participant matrix comes a page of columns at a time; these say which page.
+    page: int = 1
+    pages: int = 1
+    n_columns: int = 0  # columns over every page
+    first: int = 0  # 1-based number of the first column shown (0 when none)
 
 
-def participant_matrix(project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions) -> Matrix:
-    """Excerpts per code (with subthemes) and participant; one query."""
-    applications = filters.application_queryset(project)
-    by = ("excerpt__transcript__participant_id",)
-    counts = _counts(applications, tree, by=by, measures=("excerpts",))[1] if tree.codes else {}
-    present = {key[1] for key, row in counts.items() if row["excerpts"]}
-    columns = [Column(p.pk, p.label, urlencode([("participant", p.pk)])) for p in options.participants if p.pk in present]
-    return _matrix(tree, counts, columns, filters, drop_keys=("participant",))
+def participant_matrix(
+    project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions, *, page: int = 1, per_page: int | None = None
+) -> Matrix:
+    """Excerpts per code (with subthemes) and participant; two queries.
+
+    The columns are the participants with at least one excerpt passing the filters, in label
+    order; with `per_page`, only page `page` of them (clamped to the pages there are), and only
+    those participants' applications are counted. Heat is relative to the page shown.
+    """
+    present = _participants_coded(project, filters) if tree.codes else set()
+    every = [p for p in options.participants if p.pk in present]
+    pages = max(1, -(-len(every) // per_page)) if per_page else 1
+    page = min(max(page, 1), pages)
+    shown = every[(page - 1) * per_page : page * per_page] if per_page else every
+    counts = {}
+    if shown:
+        applications = filters.application_queryset(project)
+        if per_page and len(shown) < len(every):
+            # By transcript, which the (transcript, start) index finds, rather than by participant.
+            wanted = {p.pk for p in shown}
+            transcripts = [t.pk for t in options.transcripts if t.participant_id in wanted]
+            applications = applications.filter(excerpt__transcript_id__in=transcripts)
+        by = ("excerpt__transcript__participant_id",)
+        counts = _counts(applications, tree, by=by, measures=("excerpts",))[1]
+    columns = [Column(p.pk, p.label, urlencode([("participant", p.pk)])) for p in shown]
+    matrix = _matrix(tree, counts, columns, filters, drop_keys=("participant",))
+    matrix.page, matrix.pages, matrix.n_columns = page, pages, len(every)
+    matrix.first = (page - 1) * per_page + 1 if per_page and shown else (1 if shown else 0)
+    return matrix
+
+
+def _participants_coded(project: Project, filters: ReviewFilters) -> set[int]:
+    """The ids of participants with at least one application passing the filters (one query).
+
+    A scalar subquery with LIMIT 1 per participant, which the planner runs as one probe of the
+    (transcript, start) and (excerpt, code) indexes that stops at the first application found;
+    an EXISTS would be turned into a join over every application of the project.
+    """
+    first = filters.application_queryset(project).filter(excerpt__transcript__participant_id=OuterRef("pk"))
+    return set(
+        Participant.objects.filter(project=project)
+        .annotate(first=Subquery(first.order_by().values("pk")[:1]))
+        .filter(first__isnull=False)
+        .values_list("pk", flat=True)
+    )
 
 
 def attribute_matrix(
@@ -778,11 +886,11 @@ def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] |
     """The pairs of applications whose excerpts are the same or share at least one character of one
     transcript, both passing the filters; one query.
 
-    Rows are (code of X, code of Y, same excerpt, count), or with `ids` (code of X, code of Y,
-    same excerpt, X, Y). Each pair of distinct excerpts comes once, from the one that starts
-    first (the lower id when they start together), so the search for Y is a range of the
-    (transcript, start) index: Y starts in [X.start, X.end). An excerpt paired with itself comes
-    once per ordered pair of its codes.
+    Rows are (code of X, code of Y, same excerpt, count) for two different codes, or with `ids`
+    (code of X, code of Y, same excerpt, X, Y) for any two codes. Each pair of distinct excerpts
+    comes once, from the one that starts first (the lower id when they start together), so the
+    search for Y is a range of the (transcript, start) index: Y starts in [X.start, X.end). An
+    excerpt paired with itself comes once per ordered pair of its codes.
     """
     applications = filters.application_queryset(project)
     if code_ids is not None:
@@ -797,13 +905,16 @@ def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] |
     )
     same = "CASE WHEN x.p_excerpt = y.p_excerpt THEN 1 ELSE 0 END"
     if ids:
-        select, group = f"x.p_code, y.p_code, {same}, x.p_excerpt, y.p_excerpt", ""
+        select, group, other = f"x.p_code, y.p_code, {same}, x.p_excerpt, y.p_excerpt", "", ""
     else:
+        # A code never co-occurs with itself: leaving those pairs out (every application with
+        # itself among them) halves the rows to group.
         select, group = f"x.p_code, y.p_code, {same}, COUNT(*)", f" GROUP BY x.p_code, y.p_code, {same}"
+        other = " AND y.p_code <> x.p_code"
     sql = (
         f"SELECT {select} FROM ({side}) x INNER JOIN ({side}) y"
         " ON y.p_transcript = x.p_transcript AND y.p_start >= x.p_start AND y.p_start < x.p_end"
-        " AND (y.p_start > x.p_start OR y.p_excerpt >= x.p_excerpt)" + group
+        f" AND (y.p_start > x.p_start OR y.p_excerpt >= x.p_excerpt){other}" + group
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *params])

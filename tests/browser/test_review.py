@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from unittest import mock
 
 from django.core.management import call_command
 from django.urls import reverse
@@ -93,6 +94,30 @@ class ReviewFlowTests(BrowserTestCase):
         self.go(page, "review_query", query=f"?a={a.pk}&b={b.pk}&op=not&subthemes=1")
         page.wait_for_selector("h2:has-text('but not')")
         self.screenshot(page, "review-query")
+        self.assertNoConsoleErrors()
+
+    def test_a_large_study_pages_the_matrix_and_lists_participants_in_one_box(self):
+        page = self.new_page(self.pi)
+        with mock.patch("transcripts.views.review.MATRIX_COLUMNS_PER_PAGE", 3), mock.patch(
+            "transcripts.views.review.MAX_CHECKBOXES", 3
+        ):
+            self.go(page, "review_matrix")
+            page.wait_for_selector(".matrix-pages")
+            assert page.locator(".heat-table thead .col-head").count() == 3
+            assert "Participants 1–3 of" in page.inner_text(".matrix-pages")
+            page.click("summary:has-text('Participants')")
+            chosen = page.locator("#filter-participant option").nth(1)
+            page.select_option("#filter-participant", [chosen.get_attribute("value")])
+            self.screenshot(page, "review-matrix-paged")
+            page.click("#review-filters button[type=submit]")
+            page.wait_for_function("() => location.search.includes('participant=')")
+            page.wait_for_selector(".heat-table")
+            assert page.locator(".heat-table thead .col-head").count() == 1
+            assert page.locator(".matrix-pages").count() == 0
+            self.go(page, "review_matrix")
+            page.click(".matrix-pages a[rel=next]")
+            page.wait_for_selector(".matrix-pages a[rel=prev]")
+            assert "page=2" in page.url and "Participants 4–" in page.inner_text(".matrix-pages")
         self.assertNoConsoleErrors()
 
     def test_a_coder_searches_and_codes_every_hit(self):

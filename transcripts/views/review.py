@@ -33,6 +33,8 @@ from ..models import Attribute, CodeApplication, Membership, Project, visible_ex
 CONTEXT_SIZES = (0, 300, 1000)
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
 QUOTES_PER_PAGE = 200
+# The participant matrix shows this many participants at a time, so its size does not grow with the study.
+MATRIX_COLUMNS_PER_PAGE = 50
 
 
 @dataclass
@@ -84,43 +86,37 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
             )
         else:
             chosen = set(current.values) if current else set()
-            groups.append(
-                {
-                    "kind": "checks",
-                    "label": attribute.name,
-                    "name": key,
-                    "items": [(v, v, v in chosen) for v in options.values.get(attribute.pk, [])],
-                    "open": bool(chosen),
-                }
-            )
-    groups.append(
-        {
-            "kind": "checks",
-            "label": "Coder",
-            "name": "coder",
-            "items": [(u.pk, u.get_full_name() or u.get_username(), u.pk in filters.coders) for u in options.coders],
-            "open": bool(filters.coders),
-        }
-    )
-    groups.append(
-        {
-            "kind": "checks",
-            "label": "Participants",
-            "name": "participant",
-            "items": [(p.pk, p.label, p.pk in filters.participants) for p in options.participants],
-            "open": bool(filters.participants),
-        }
-    )
-    groups.append(
-        {
-            "kind": "checks",
-            "label": "Transcripts",
-            "name": "transcript",
-            "items": [(t.pk, t.title, t.pk in filters.transcripts) for t in options.transcripts],
-            "open": bool(filters.transcripts),
-        }
-    )
+            items = [(v, v, v in chosen) for v in options.values.get(attribute.pk, [])]
+            groups.append({**_choices(attribute.name, key, items), "open": bool(chosen)})
+    coders = [(u.pk, u.get_full_name() or u.get_username(), u.pk in filters.coders) for u in options.coders]
+    participants = [(p.pk, p.label, p.pk in filters.participants) for p in options.participants]
+    transcripts = [(t.pk, t.title, t.pk in filters.transcripts) for t in options.transcripts]
+    groups.append(_choices("Coder", "coder", coders))
+    groups.append(_choices("Participants", "participant", participants))
+    groups.append(_choices("Transcripts", "transcript", transcripts))
     return groups
+
+
+# Longer lists than this are drawn as one <select multiple> rather than a checkbox each: a study
+# of 1,000 interviews would otherwise put 2,000 checkboxes on every review page.
+MAX_CHECKBOXES = 30
+
+
+def _choices(label: str, name: str, items: list[tuple]) -> dict:
+    """A filter group of (value, label, chosen) items: checkboxes, or a compact list box when there
+    are many. The list box's options are built here, as the quote cards are: the template engine
+    would spend tens of milliseconds on a thousand of them."""
+    group = {"kind": "checks", "label": label, "name": name, "items": items, "open": any(c for _, _, c in items)}
+    if len(items) > MAX_CHECKBOXES:
+        group["kind"] = "select"
+        group["size"] = min(12, len(items))
+        group["options"] = mark_safe(
+            "".join(
+                f'<option value="{html.escape(str(value))}"{" selected" if chosen else ""}>{html.escape(str(text))}</option>'
+                for value, text, chosen in items
+            )
+        )
+    return group
 
 
 def _render(request, template: str, context: dict) -> HttpResponse:
@@ -339,13 +335,23 @@ def review_matrix(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     attribute_id = request.GET.get("attribute", "")
     attribute = next((a for a in page.options.attributes if str(a.pk) == attribute_id), None)
     if attribute is None:
-        matrix = review.participant_matrix(page.project, page.filters, page.tree, page.options)
+        number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+        matrix = review.participant_matrix(
+            page.project, page.filters, page.tree, page.options, page=number, per_page=MATRIX_COLUMNS_PER_PAGE
+        )
     else:
         matrix = review.attribute_matrix(page.project, page.filters, page.tree, attribute)
+    turn = {}  # the links to the previous and next page of participants
+    if matrix.page > 1:
+        turn["previous"] = page.filters.as_query(page=matrix.page - 1)
+    if matrix.page < matrix.pages:
+        turn["next"] = page.filters.as_query(page=matrix.page + 1)
     context = page.context(
         matrix=matrix,
         table=matrix_table(matrix, page.project, attribute),
         attribute=attribute,
+        last_column=matrix.first + len(matrix.columns) - 1,
+        turn=turn,
         keep=[("attribute", attribute.pk if attribute else "")],
     )
     return _render(request, "transcripts/review_matrix.html", context)
