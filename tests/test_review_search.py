@@ -69,6 +69,13 @@ class SearchTests(TestCase):
     def test_only_this_projects_transcripts_are_searched(self):
         assert all(hit.transcript.project_id == self.project.pk for hit in review.search(self.project, review.ReviewFilters(), "care"))
 
+    def test_the_search_stops_reading_transcripts_once_it_has_more_hits_than_it_shows(self):
+        from unittest import mock
+
+        with mock.patch.object(review, "MAX_HITS", 1):
+            hits = review.search(self.project, review.ReviewFilters(), "care")
+        self.assertEqual([(hit.transcript.participant.label, hit.line) for hit in hits], [("P01", 1), ("P01", 2)])
+
     def test_nothing_to_search_finds_nothing(self):
         self.assertEqual(self.hits("   "), [])
         self.assertEqual(self.hits("?!"), [])

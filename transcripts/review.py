@@ -1076,17 +1076,20 @@ def search(
     pattern = search_pattern(query, whole_words=whole_words)
     if pattern is None:
         return []
-    transcripts = list(
+    interviewer: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    if filters.no_interviewer:
+        for transcript_id, start, end in SpeakerTurn.objects.filter(
+            transcript__in=filters.transcript_queryset(project).values("pk"), role=SpeakerTurn.Role.INTERVIEWER
+        ).values_list("transcript_id", "start", "end"):
+            interviewer[transcript_id].append((start, end))
+    # Read a few texts at a time and stop once there are more hits than a page shows: a common
+    # word across a thousand transcripts costs the first few texts, not all of them.
+    transcripts = (
         _preselect(filters.transcript_queryset(project), query, whole_words)
         .select_related("participant")
         .order_by("title", "pk")
+        .iterator(chunk_size=20)
     )
-    interviewer: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    if filters.no_interviewer and transcripts:
-        for transcript_id, start, end in SpeakerTurn.objects.filter(
-            transcript__in=[t.pk for t in transcripts], role=SpeakerTurn.Role.INTERVIEWER
-        ).values_list("transcript_id", "start", "end"):
-            interviewer[transcript_id].append((start, end))
     hits: list[Hit] = []
     for transcript in transcripts:
         text = transcript.text
@@ -1102,7 +1105,7 @@ def search(
                     before=text[max(0, start - width) : start],
                     match=text[start:end],
                     after=text[end : end + width],
-                    line=spans.line_number_at(text, start),
+                    line=spans.line_at(transcript.line_breaks, start),
                 )
             )
             if len(hits) > MAX_HITS:
