@@ -80,17 +80,22 @@ class SearchTests(TestCase):
         self.assertEqual(self.hits("   "), [])
         self.assertEqual(self.hits("?!"), [])
 
-    def test_postgresql_has_the_full_text_index_and_uses_it(self):
+    def test_postgresql_stores_the_full_text_vector_indexes_it_and_uses_it(self):
         if connection.vendor != "postgresql":
             self.skipTest("PostgreSQL only")
         with connection.cursor() as cursor:
-            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'transcript_text_search'")
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'transcript_search_vector'")
             self.assertIn("gin", cursor.fetchone()[0].lower())
+            # Computed from the text when it is written, not when it is searched.
+            cursor.execute("SELECT search_vector::text FROM transcripts_transcript WHERE id = %s",
+                           [self.transcripts["P02"].pk])
+            self.assertIn("'supervision'", cursor.fetchone()[0])
             cursor.execute("SET enable_seqscan = off")
             queryset = review._preselect(Transcript.objects.all(), "group chat", True)
             plan = queryset.explain()
             cursor.execute("SET enable_seqscan = on")
-        self.assertIn("transcript_text_search", plan)
+        self.assertIn("transcript_search_vector", plan)
+        self.assertEqual(list(queryset.values_list("title", flat=True)), ["Interview P01"])
 
     def test_coding_every_hit_is_previewed_then_applied_once_and_audited(self):
         url = reverse("review_search", args=[self.project.slug])

@@ -1050,7 +1050,7 @@ def search_pattern(query: str, *, whole_words: bool) -> re.Pattern | None:
 
 
 def _preselect(transcripts: QuerySet, query: str, whole_words: bool) -> QuerySet:
-    """On PostgreSQL, only transcripts whose full-text index has every word (GIN index, 0005).
+    """On PostgreSQL, only transcripts whose stored full-text vector has every word (0009).
 
     The 'simple' configuration does not stem, so every whole-word hit found in Python is in a
     transcript this keeps. Substring search and queries without word characters scan everything.
@@ -1059,7 +1059,7 @@ def _preselect(transcripts: QuerySet, query: str, whole_words: bool) -> QuerySet
         return transcripts
     return transcripts.filter(
         RawSQL(
-            "to_tsvector('simple'::regconfig, transcripts_transcript.text) @@ plainto_tsquery('simple'::regconfig, %s)",
+            "transcripts_transcript.search_vector @@ plainto_tsquery('simple'::regconfig, %s)",
             [query],
             output_field=BooleanField(),
         )
