@@ -428,5 +428,7 @@ class CodingPatchTests(BaseTestCase):
         # Session and user, the transcript or excerpt and the membership (the blind-coding check for
         # an excerpt), the codebook, the write with its version check and audit row; transactions
         # and savepoints count as statements too. (The session is saved at most once a minute.)
-        self.assertEqual(small, [15, 13, 13])
+        # PostgreSQL adds the advisory lock that orders the audit trail's hash chain.
+        chain_lock = 1 if connection.vendor == "postgresql" else 0
+        self.assertEqual(small, [15 + chain_lock, 13 + chain_lock, 13 + chain_lock])
         self.assertEqual(big, small)
