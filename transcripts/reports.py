@@ -16,14 +16,14 @@ import re
 import zipfile
 from array import array
 from collections.abc import Iterator
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
-from django.db.models import Case, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 
 from . import review, spans
-from .models import AttributeValue, CodeApplication, Project, SpeakerTurn, Transcript
+from .models import AttributeValue, Project, Transcript
 
 # A spreadsheet runs cell text that starts with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,7 +70,7 @@ class Sources:
 
 def coded(project: Project, filters: review.ReviewFilters, tree: review.Tree, *, exemplars_only: bool) -> QuerySet:
     """Every application of a code to an excerpt that passes the filters, with the code's codebook position."""
-    applications = CodeApplication.objects.filter(excerpt__in=filters.excerpt_queryset(project))
+    applications = filters.application_queryset(project)
     if exemplars_only:
         applications = applications.filter(is_exemplar=True)
     position = Case(
@@ -97,15 +97,9 @@ def excerpt_rows(
     sources = Sources(project)
     yield ["project", "transcript", "participant", *(a.name for a in attributes), "speaker", "coder", "code",
            "code path", "exemplar", "start", "end", "line", "text", "memo", "created"]
-    speaker = Subquery(  # as review.speaker_at_start, seen from the application
-        SpeakerTurn.objects.filter(
-            transcript_id=OuterRef("excerpt__transcript_id"), start__lte=OuterRef("excerpt__start"),
-            end__gt=OuterRef("excerpt__start"),
-        ).order_by("-start").values("speaker")[:1]
-    )
     rows = (
         coded(project, filters, tree, exemplars_only=exemplars_only)
-        .annotate(speaker=speaker)
+        .annotate(speaker=review.speaker_at_start("excerpt__"))
         .order_by(*IN_TRANSCRIPT_ORDER, "position")
         .values_list("excerpt__transcript_id", "speaker", "excerpt__coder__username", "code_id", "is_exemplar",
                      "excerpt__start", "excerpt__end", "excerpt__quote", "excerpt__memo", "excerpt__created_at")

@@ -28,7 +28,6 @@ import hashlib
 import json
 import math
 import re
-from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -604,11 +603,14 @@ def scope_participants(project: Project, filters: ReviewFilters) -> int:
 # Quotes ------------------------------------------------------------------------------------
 
 
-def speaker_at_start() -> Subquery:
-    """The speaker of the turn that covers the excerpt's first character."""
+def speaker_at_start(prefix: str = "") -> Subquery:
+    """The speaker of the turn that covers the excerpt's first character; the excerpt is reached
+    through `prefix`, as in ReviewFilters.conditions ("excerpt__" from a code application)."""
     return Subquery(
         SpeakerTurn.objects.filter(
-            transcript_id=OuterRef("transcript_id"), start__lte=OuterRef("start"), end__gt=OuterRef("start")
+            transcript_id=OuterRef(f"{prefix}transcript_id"),
+            start__lte=OuterRef(f"{prefix}start"),
+            end__gt=OuterRef(f"{prefix}start"),
         )
         .order_by("-start")
         .values("speaker")[:1]
@@ -693,7 +695,7 @@ def load_quotes(excerpts: QuerySet, tree: Tree | None, code_ids: list[int] | Non
         quotes.append(
             Quote(
                 pk, transcript_id, title, label or title, start, end, text, memo, coder_id, username,
-                f"{first} {last}".strip() or username, speaker, bisect_left(breaks[transcript_id], start) + 1,
+                f"{first} {last}".strip() or username, speaker, spans.line_at(breaks[transcript_id], start),
                 exemplar=bool(row[14]) if code_ids is not None else False,
             )
         )
