@@ -41,6 +41,23 @@
     return starts;
   }
 
+  // The text between code points start and end.
+  function sliceCodePoints(text, start, end) {
+    return text.slice(toUtf16(text, start), toUtf16(text, end));
+  }
+
+  // The children of `container` that code points [start, end) touch, in order. Each child is one
+  // line holding its first code point in data-start, as the transcript_text tag writes them.
+  function linesCovering(container, start, end) {
+    var lines = container.children, lo = 0, hi = lines.length - 1, found = [];
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1;
+      if (Number(lines[mid].dataset.start) <= start) lo = mid; else hi = mid - 1;
+    }
+    for (var i = lo; i < lines.length && (i === lo || Number(lines[i].dataset.start) < end); i++) found.push(lines[i]);
+    return found;
+  }
+
   // The selection inside `container` as UTF-16 offsets into container.textContent, or null.
   function selectionUnits(container) {
     var selection = window.getSelection();
@@ -92,6 +109,8 @@
     toCodePoints: toCodePoints,
     toUtf16: toUtf16,
     codePointStarts: codePointStarts,
+    sliceCodePoints: sliceCodePoints,
+    linesCovering: linesCovering,
     selectionUnits: selectionUnits,
     selectionCodePoints: selectionCodePoints,
     selectCodePoints: selectCodePoints
