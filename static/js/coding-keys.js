@@ -5,6 +5,9 @@
   var coding = window.peercodingCoding;
   var $ = coding.$;
 
+  // Shortcuts press the page's own buttons, so a key does exactly what its button does.
+  function clickById(id) { var node = $(id); if (node) node.click(); }
+
   // Without a caret in the text, put one at the first text visible on screen rather than at the very top.
   function ensureCaret() {
     var selection = window.getSelection();
@@ -61,7 +64,7 @@
     if (event.altKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
       event.preventDefault();
       var edge = event.shiftKey ? "end" : "start";
-      coding.click("move-" + edge + "-" + (event.key === "ArrowLeft" ? "left" : "right"));
+      clickById("move-" + edge + "-" + (event.key === "ArrowLeft" ? "left" : "right"));
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -76,11 +79,11 @@
       $("excerpt-memo").focus();
     } else if (event.key === "Delete" && $("delete-excerpt")) {
       event.preventDefault();
-      coding.click("delete-excerpt");
+      clickById("delete-excerpt");
     } else if (event.key === "Escape") {
       window.getSelection().removeAllRanges();
     } else if (event.key === "?") {
-      coding.click("help-button");
+      clickById("help-button");
     }
   }
 
@@ -89,7 +92,7 @@
     if (coding.picker.isOpen()) { if (event.target.id === "picker-filter") coding.picker.keys(event); return; }
     if (event.key === "z" && (event.ctrlKey || event.metaKey) && !coding.typing(event.target)) {
       event.preventDefault();
-      coding.click("undo-button");
+      clickById("undo-button");
       return;
     }
     if (memoKeys(event)) return;

@@ -63,9 +63,6 @@
   // Whether the "snap to words" box is ticked, as the server's form wants it.
   coding.snap = function () { var box = $("snap-words"); return box && box.checked ? "1" : "0"; };
 
-  // Click the element with this id, if the page has it.
-  coding.click = function (id) { var node = $(id); if (node) node.click(); };
-
   // Listen to clicks only while the page shows a coding area.
   coding.onClick = function (handle) {
     document.addEventListener("click", function (event) {
