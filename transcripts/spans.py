@@ -95,6 +95,48 @@ def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+BOUNDARY_MOVES = frozenset({"start-left", "start-right", "end-left", "end-right"})
+
+
+def word_left(text: str, position: int) -> int:
+    """The start of the word before `position`, passing over the whitespace in between."""
+    i = position
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def word_right(text: str, position: int) -> int:
+    """The end of the word after `position`, passing over the whitespace in between."""
+    i = position
+    while i < len(text) and text[i].isspace():
+        i += 1
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
+
+
+def move_boundary(text: str, start: int, end: int, move: str) -> tuple[int, int]:
+    """[start, end) with one boundary moved by a word, one of BOUNDARY_MOVES ("start-left"...).
+
+    Words here are runs of non-whitespace. Moving a boundary inwards keeps at least one
+    character; ValueError for an unknown move.
+    """
+    if move == "start-left":
+        start = word_left(text, start)
+    elif move == "start-right":
+        start = min(word_right(text, start), end - 1)
+    elif move == "end-left":
+        end = max(word_left(text, end), start + 1)
+    elif move == "end-right":
+        end = word_right(text, end)
+    else:
+        raise ValueError(f"unknown boundary move {move!r}")
+    return start, end
+
+
 def clamp(text: str, start: int, end: int) -> tuple[int, int]:
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
@@ -157,8 +199,6 @@ def find_replacements(text: str, rules: list[tuple[str, str]]) -> list[Replaceme
 
     Matches never overlap: where "Ann Lee" and "Ann" both match, the longer one wins.
     """
-    import re
-
     ordered = sorted((r for r in rules if r[0].strip()), key=lambda r: len(r[0]), reverse=True)
     taken: list[tuple[int, int]] = []
     found: list[Replacement] = []

@@ -6,7 +6,8 @@ import time
 
 from django.test import SimpleTestCase
 
-from transcripts.agreement_data import (
+from transcripts.agreement.statistics import cohen_kappa, krippendorff_alpha, percent_agreement
+from transcripts.agreement.units import (
     Span,
     TranscriptCoding,
     UnitSpace,
@@ -15,6 +16,7 @@ from transcripts.agreement_data import (
     disagreements,
     intersect,
     merge,
+    pair_stats,
     segment_counts,
     speech_units,
     subtract,
@@ -191,18 +193,13 @@ class ClusterTests(SimpleTestCase):
 
 
 def test_the_two_coder_fast_path_gives_the_general_figures():
-    import random
-
-    from transcripts.agreement import cohen_kappa, krippendorff_alpha, percent_agreement
-    from transcripts.agreement_data import _pair_stats
-
     rng = random.Random(11)
     for trial in range(200):
         n = rng.randrange(2, 400)
         rate_a, rate_b = rng.random(), rng.random()
         a = bytes(int(rng.random() < rate_a) for _ in range(n))
         b = bytes(int(rng.random() < rate_b) for _ in range(n))
-        fast = _pair_stats(a, b)
+        fast = pair_stats(a, b)
         if fast is None:
             continue
         percent, kappa, alpha = fast
@@ -210,4 +207,4 @@ def test_the_two_coder_fast_path_gives_the_general_figures():
         assert abs(kappa.value - cohen_kappa(a, b)) < 1e-9
         assert abs(alpha.value - krippendorff_alpha([a, b])) < 1e-9
     # Where the figures are undefined the fast path steps aside, so the reason is stated.
-    assert _pair_stats(bytes(5), bytes(5)) is None
+    assert pair_stats(bytes(5), bytes(5)) is None

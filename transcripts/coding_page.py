@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
 from . import spans
-from .models import Code, CodeApplication, Excerpt, Membership, SpeakerTurn, Transcript
-from .models import visible_excerpts_q
+from .models import Code, CodeApplication, Membership, SpeakerTurn, Transcript, visible_excerpts_q
 
 
 @dataclass
@@ -45,8 +46,6 @@ class Filters:
         return cls(coder=coder, code=int(code) if code.isdigit() else None, uncoded=query.get("uncoded") == "1")
 
     def as_query(self) -> str:
-        from urllib.parse import urlencode
-
         params = {}
         if self.coder:
             params["coder"] = self.coder
@@ -298,8 +297,6 @@ def load_coding_page(transcript: Transcript, membership: Membership, filters: Fi
     coders = [m.user for m in members if m.role in (Membership.Role.LEAD, Membership.Role.CODER)]
     missing = {e.coder_id for e in excerpts} - set(users)
     if missing:  # people who coded here and have since left the project
-        from django.contrib.auth import get_user_model
-
         users.update({u.pk: u for u in get_user_model().objects.filter(pk__in=missing)})
     focus = None
     if focus_id is None and filters.code:

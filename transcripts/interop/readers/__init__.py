@@ -41,14 +41,14 @@ __all__ = [
     "parse_transcript",
 ]
 
-_PARSERS = {".docx": parse_docx, ".txt": parse_txt, ".vtt": parse_vtt, ".srt": parse_srt}
+PARSERS = {".docx": parse_docx, ".txt": parse_txt, ".vtt": parse_vtt, ".srt": parse_srt}
 
 
 def parse_transcript(filename: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedTranscript:
     """Parse an uploaded transcript by its extension; ImportRefused for anything unusable."""
     name = check_filename(filename)
     extension = extension_of(name)
-    parser = _PARSERS.get(extension)
+    parser = PARSERS.get(extension)
     if parser is None:
         raise ImportRefused(
             f"peercoding imports {list_formats(ACCEPTED_FORMATS)} files; "

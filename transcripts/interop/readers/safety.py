@@ -150,11 +150,11 @@ def open_package(
             f"{quoted(name)} is a zip file but not {kind.noun}. "
             f"Save it from {kind.app} as {kind.ext} and try again."
         )
-    _check_members(name, archive, infos, max_member_size, max_total_size)
+    check_members(name, archive, infos, max_member_size, max_total_size)
     return archive
 
 
-def _check_members(
+def check_members(
     name: str,
     archive: zipfile.ZipFile,
     infos: list[zipfile.ZipInfo],

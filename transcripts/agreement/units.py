@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import NamedTuple
 
-from .agreement import UndefinedStatistic, cohen_kappa, kappa_is_unstable, krippendorff_alpha, percent_agreement
+from .statistics import UndefinedStatistic, cohen_kappa, kappa_is_unstable, krippendorff_alpha, percent_agreement
 
 Interval = tuple[int, int]
 PARTICIPANT = "participant"
@@ -258,7 +258,7 @@ def _pair_table(a: bytes, b: bytes) -> tuple[int, int, int, int]:
     return len(a) - both - only_a - only_b, only_b, only_a, both
 
 
-def _pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
+def pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
     """Percent agreement, Cohen's kappa and Krippendorff's alpha (nominal) for two coders and
     binary units, from their 2 x 2 table: the same figures as the general functions, without
     walking a million units in Python. None when a figure is undefined, so the general
@@ -277,7 +277,7 @@ def _pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
 
 
 def _stats(vectors: list[bytes]) -> tuple[Figure, Figure | None, Figure]:
-    if len(vectors) == 2 and (fast := _pair_stats(vectors[0], vectors[1])) is not None:
+    if len(vectors) == 2 and (fast := pair_stats(vectors[0], vectors[1])) is not None:
         return fast
     pairs = list(combinations(vectors, 2))
     percents = [_figure(percent_agreement, a, b) for a, b in pairs]

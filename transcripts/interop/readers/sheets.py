@@ -25,6 +25,8 @@ import re
 import warnings
 from collections.abc import Iterator
 
+import openpyxl
+
 from transcripts.spans import normalize_text
 
 from .base import (
@@ -65,8 +67,8 @@ def parse_participant_sheet(
     check_size(name, data, max_bytes, "participant sheets")
     try:
         if extension == ".csv":
-            return _build(name, *_read_csv(name, data))
-        return _build(name, *_read_xlsx(name, data))
+            return _build(name, *read_csv_rows(name, data))
+        return _build(name, *read_xlsx_rows(name, data))
     except ImportRefused:
         raise
     except Exception as exc:  # includes RecursionError and MemoryError: refuse, never crash
@@ -76,7 +78,8 @@ def parse_participant_sheet(
         ) from exc
 
 
-def _read_csv(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+def read_csv_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+    """The rows of a .csv as normalized, stripped cells, and notes on its encoding; ImportRefused."""
     text, notes = decode_text(name, data, save_as="CSV UTF-8")
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t")}
@@ -95,9 +98,8 @@ def _read_csv(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
     return rows(), notes
 
 
-def _read_xlsx(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
-    import openpyxl
-
+def read_xlsx_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+    """The rows of an .xlsx's first worksheet as text cells, and notes; ImportRefused."""
     archive = open_package(name, data, EXCEL)
     check_xml_prologs(name, archive)
     with warnings.catch_warnings():
