@@ -60,6 +60,33 @@ def test_it_snaps_selections_to_whole_words():
     assert spans.snap_to_words(text, 4, 5) == (5, 5)  # only a space: nothing left
 
 
+def test_it_finds_the_word_to_either_side_across_whitespace():
+    text = "I: Well,\n  the group   chat 💪 helps"
+    chat = text.index("chat")
+    assert spans.word_left(text, chat) == text.index("group")  # over the spaces, to the word's start
+    assert spans.word_left(text, chat + 2) == chat  # from inside a word, to its own start
+    assert spans.word_right(text, chat) == chat + len("chat")
+    assert spans.word_right(text, chat + 4) == text.index("💪") + 1  # the emoji is one code point
+    assert spans.word_left(text, text.index("the")) == text.index("Well,")  # across the line break
+    assert (spans.word_left(text, 0), spans.word_right(text, len(text))) == (0, len(text))
+    assert spans.word_left("   ", 3) == 0 and spans.word_right("   ", 0) == 3
+
+
+def test_moving_a_boundary_goes_a_word_at_a_time_and_never_empties_the_excerpt():
+    text = "the group chat helps"
+    group, chat, helps = text.index("group"), text.index("chat"), text.index("helps")
+    start, end = chat, chat + len("chat")
+    assert spans.move_boundary(text, start, end, "start-left") == (group, end)
+    assert spans.move_boundary(text, start, end, "end-right") == (start, helps + len("helps"))
+    assert spans.move_boundary(text, start, end, "start-right") == (end - 1, end)  # keeps one character
+    assert spans.move_boundary(text, start, end, "end-left") == (start, start + 1)
+    assert spans.move_boundary(text, group, end, "start-right") == (group + len("group"), end)
+    assert spans.move_boundary(text, group, end, "end-left") == (group, chat)
+    assert spans.BOUNDARY_MOVES == {"start-left", "start-right", "end-left", "end-right"}
+    with pytest.raises(ValueError):
+        spans.move_boundary(text, start, end, "sideways")
+
+
 def test_a_one_megabyte_transcript_normalizes_and_hashes_consistently():
     line = "P12: Honestly the peer group was what kept me going — día tras día 💬.\r\n"
     raw = line * (1_048_576 // len(line.encode("utf-8")) + 1)
