@@ -14,12 +14,9 @@ from transcripts.agreement.units import (
     clusters,
     compare,
     disagreements,
-    intersect,
-    merge,
     pair_stats,
     segment_counts,
     speech_units,
-    subtract,
 )
 
 A, B, C = 101, 202, 303  # coders
@@ -41,28 +38,7 @@ HAND = TranscriptCoding(
 )
 
 
-class IntervalTests(SimpleTestCase):
-    def test_merge_joins_overlapping_and_touching_intervals_and_drops_empty_ones(self):
-        assert merge([(5, 8), (0, 3), (3, 4), (7, 10), (12, 12)]) == [(0, 4), (5, 10)]
-
-    def test_intersect_and_subtract_on_awkward_edges(self):
-        a = [(0, 5), (8, 12), (20, 30)]
-        b = [(3, 9), (11, 21), (29, 40)]
-        assert intersect(a, b) == [(3, 5), (8, 9), (11, 12), (20, 21), (29, 30)]
-        assert subtract(a, b) == [(0, 3), (9, 11), (21, 29)]
-        assert subtract(a, []) == a
-        assert intersect(a, []) == []
-
-    def test_interval_arithmetic_agrees_with_sets_of_characters_on_random_data(self):
-        rng = random.Random(7)
-        for _ in range(200):
-            a = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
-            b = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
-            chars_a = {i for s, e in a for i in range(s, e)}
-            chars_b = {i for s, e in b for i in range(s, e)}
-            assert {i for s, e in intersect(a, b) for i in range(s, e)} == chars_a & chars_b
-            assert {i for s, e in subtract(a, b) for i in range(s, e)} == chars_a - chars_b
-
+class UnitTests(SimpleTestCase):
     def test_units_are_the_participants_speech_without_speaker_labels(self):
         assert speech_units(35, TURNS) == ([(15, 35)], True)
         assert speech_units(35, [(0, 12, 3, "interviewer")]) == ([(0, 35)], False)

@@ -1,10 +1,12 @@
 """Text normalization and offsets on awkward text."""
 
+import random
 import unicodedata
 
 import pytest
 
 from transcripts import spans
+from transcripts.spans import intersect, merge, subtract
 
 
 def test_it_normalizes_line_ends_bom_and_control_characters():
@@ -85,6 +87,28 @@ def test_moving_a_boundary_goes_a_word_at_a_time_and_never_empties_the_excerpt()
     assert spans.BOUNDARY_MOVES == {"start-left", "start-right", "end-left", "end-right"}
     with pytest.raises(ValueError):
         spans.move_boundary(text, start, end, "sideways")
+
+
+def test_merge_joins_overlapping_and_touching_intervals_and_drops_empty_ones():
+    assert merge([(5, 8), (0, 3), (3, 4), (7, 10), (12, 12)]) == [(0, 4), (5, 10)]
+
+def test_intersect_and_subtract_on_awkward_edges():
+    a = [(0, 5), (8, 12), (20, 30)]
+    b = [(3, 9), (11, 21), (29, 40)]
+    assert intersect(a, b) == [(3, 5), (8, 9), (11, 12), (20, 21), (29, 30)]
+    assert subtract(a, b) == [(0, 3), (9, 11), (21, 29)]
+    assert subtract(a, []) == a
+    assert intersect(a, []) == []
+
+def test_interval_arithmetic_agrees_with_sets_of_characters_on_random_data():
+    rng = random.Random(7)
+    for _ in range(200):
+        a = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
+        b = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
+        chars_a = {i for s, e in a for i in range(s, e)}
+        chars_b = {i for s, e in b for i in range(s, e)}
+        assert {i for s, e in intersect(a, b) for i in range(s, e)} == chars_a & chars_b
+        assert {i for s, e in subtract(a, b) for i in range(s, e)} == chars_a - chars_b
 
 
 def test_a_one_megabyte_transcript_normalizes_and_hashes_consistently():

@@ -127,7 +127,8 @@ def coverage_by_coder(
         by_coder.setdefault(excerpt.coder_id, []).append((excerpt.start, excerpt.end))
     rows = []
     for coder_id, ranges in by_coder.items():
-        covered = _covered(_merge(sorted(ranges)), speech)
+        # Turns never overlap, so sorted they are already the merged list `intersect` takes.
+        covered = spans.length(spans.intersect(spans.merge(ranges), sorted(speech)))
         rows.append(
             {
                 "coder": coders[coder_id],
@@ -137,29 +138,6 @@ def coverage_by_coder(
         )
     rows.sort(key=lambda row: row["coder"].get_username())
     return rows
-
-
-def _covered(merged: list[tuple[int, int]], speech: list[tuple[int, int]]) -> int:
-    """Characters of `speech` inside `merged`; both sorted and non-overlapping (a linear sweep)."""
-    total, i, j = 0, 0, 0
-    speech = sorted(speech)
-    while i < len(merged) and j < len(speech):
-        total += spans.overlap(merged[i], speech[j])
-        if merged[i][1] < speech[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for start, end in ranges:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
 
 
 @dataclass

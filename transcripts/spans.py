@@ -12,8 +12,10 @@ import bisect
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+Interval = tuple[int, int]  # half-open (start, end), in code points
 
 # Removed at import: the C0 and C1 control characters except tab and line feed (NUL, BEL, ESC,
 # DEL, ...), and the byte order mark. One regular expression keeps this fast on big files.
@@ -143,9 +145,61 @@ def clamp(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+def overlap(a: Interval, b: Interval) -> int:
     """Number of code points two half-open spans share."""
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted union of intervals; touching intervals become one."""
+    merged: list[list[int]] = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Intersection of two merged interval lists."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """The parts of merged list `a` outside merged list `b`."""
+    out: list[Interval] = []
+    j = 0
+    for start, end in a:
+        position = start
+        while j < len(b) and b[j][1] <= position:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] < end:
+            if b[k][0] > position:
+                out.append((position, b[k][0]))
+            position = max(position, b[k][1])
+            k += 1
+        if position < end:
+            out.append((position, end))
+    return out
+
+
+def length(intervals: Iterable[Interval]) -> int:
+    """Code points in the intervals (count overlaps twice: merge first)."""
+    return sum(end - start for start, end in intervals)
 
 
 @dataclass(frozen=True)
