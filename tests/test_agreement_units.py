@@ -1,4 +1,4 @@
-"""Units, interval arithmetic, per-code agreement, disagreements and reconciliation clusters,
+"""Units, per-code agreement, disagreements and reconciliation clusters,
 on data small enough to work out by hand."""
 
 import random

@@ -1,4 +1,4 @@
-"""Text normalization and offsets on awkward text."""
+"""Text normalization, offsets, word boundaries and interval arithmetic on awkward text."""
 
 import random
 import unicodedata
@@ -109,6 +109,7 @@ def test_interval_arithmetic_agrees_with_sets_of_characters_on_random_data():
         chars_b = {i for s, e in b for i in range(s, e)}
         assert {i for s, e in intersect(a, b) for i in range(s, e)} == chars_a & chars_b
         assert {i for s, e in subtract(a, b) for i in range(s, e)} == chars_a - chars_b
+        assert spans.length(intersect(a, b)) == len(chars_a & chars_b)
 
 
 def test_a_one_megabyte_transcript_normalizes_and_hashes_consistently():
