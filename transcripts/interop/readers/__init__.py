@@ -21,7 +21,7 @@ from .base import (
 )
 from .captions import parse_srt, parse_vtt
 from .docx import parse_docx
-from .safety import check_filename, check_size, extension_of
+from .safety import check_filename, check_size, extension_of, refusing_failures
 from .sheets import DEFAULT_SHEET_MAX_BYTES, parse_participant_sheet
 from .text import parse_txt
 
@@ -55,15 +55,10 @@ def parse_transcript(filename: str, data: bytes, *, max_bytes: int = DEFAULT_MAX
             f"{quoted(name)} is not one of these."
         )
     check_size(name, data, max_bytes, "transcripts")
-    try:
+    with refusing_failures(
+        f"{quoted(name)} could not be read. Check that it opens normally, save it again and try again."
+    ):
         parsed = parser(name, data)
-    except ImportRefused:
-        raise
-    except Exception as exc:  # includes RecursionError and MemoryError: refuse, never crash
-        raise ImportRefused(
-            f"{quoted(name)} could not be read. Check that it opens normally, save it again "
-            "and try again."
-        ) from exc
     if not parsed.text.strip():
         raise ImportRefused(f"{quoted(name)} contains no text.")
     if not any(turn.speaker for turn in parsed.turns):

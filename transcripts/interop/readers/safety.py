@@ -11,6 +11,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
@@ -103,6 +104,18 @@ def check_size(name: str, data: bytes, max_bytes: int, what: str = "files") -> N
         )
     if not data:
         raise ImportRefused(f"{quoted(name)} is empty.")
+
+
+@contextmanager
+def refusing_failures(message: str) -> Iterator[None]:
+    """Pass ImportRefused through and turn any other error into ImportRefused(message): a file
+    that breaks a parser is refused, never a crash (RecursionError and MemoryError included)."""
+    try:
+        yield
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        raise ImportRefused(message) from exc
 
 
 def open_package(

@@ -39,7 +39,15 @@ from .base import (
     list_formats,
     quoted,
 )
-from .safety import EXCEL, check_filename, check_size, check_xml_prologs, extension_of, open_package
+from .safety import (
+    EXCEL,
+    check_filename,
+    check_size,
+    check_xml_prologs,
+    extension_of,
+    open_package,
+    refusing_failures,
+)
 from .text import decode_text
 
 DEFAULT_SHEET_MAX_BYTES = 10 * MB
@@ -65,17 +73,13 @@ def parse_participant_sheet(
             f"{quoted(name)} is not one of these."
         )
     check_size(name, data, max_bytes, "participant sheets")
-    try:
+    with refusing_failures(
+        f"{quoted(name)} could not be read as a participant sheet. "
+        "Check that it opens in a spreadsheet program and try again."
+    ):
         if extension == ".csv":
             return _build(name, *read_csv_rows(name, data))
         return _build(name, *read_xlsx_rows(name, data))
-    except ImportRefused:
-        raise
-    except Exception as exc:  # includes RecursionError and MemoryError: refuse, never crash
-        raise ImportRefused(
-            f"{quoted(name)} could not be read as a participant sheet. "
-            "Check that it opens in a spreadsheet program and try again."
-        ) from exc
 
 
 def read_csv_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
