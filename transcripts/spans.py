@@ -322,28 +322,44 @@ def layout(
     are (start, end, role) of speaker turns. Concatenating every segment's text, plus a "\\n"
     after each paragraph that has one, gives back exactly `text`.
     """
+    lines = _line_bounds(text)
     cuts = {0, len(text)}
     for start, end in labels:
         cuts.update((start, end))
     for _, start, end in excerpts:
         cuts.update((start, end))
+    for line_start, line_end, _ in lines:
+        cuts.update((line_start, line_end))
+    points = sorted(cuts)
+    if points[0] < 0 or points[-1] > len(text):
+        points = [c for c in points if 0 <= c <= len(text)]
+    line_segments = _segments(text, points, lines, labels, excerpts)
+    return _paragraphs(lines, line_segments, roles)
+
+
+def _line_bounds(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end before the "\\n", whether a "\\n" follows) of every line."""
     position = 0
     lines: list[tuple[int, int, bool]] = []
     while True:
         newline = text.find("\n", position)
         if newline == -1:
             lines.append((position, len(text), False))
-            break
+            return lines
         lines.append((position, newline, True))
         position = newline + 1
-    for line_start, line_end, _ in lines:
-        cuts.update((line_start, line_end))
-    points = sorted(cuts)
-    if points[0] < 0 or points[-1] > len(text):
-        points = [c for c in points if 0 <= c <= len(text)]
 
-    # One sweep over the points: which excerpts and labels cover each elementary interval. Line
-    # starts and ends are points too, so an interval lies inside one line or is its "\n".
+
+def _segments(
+    text: str,
+    points: list[int],
+    lines: list[tuple[int, int, bool]],
+    labels: list[tuple[int, int]],
+    excerpts: list[tuple[int, int, int]],
+) -> list[list[Segment]]:
+    """Each line's segments, from one sweep over the points: which excerpts and labels cover
+    each elementary interval. Line starts and ends are points too, so an interval lies inside
+    one line or is its "\\n"."""
     starts: dict[int, list[int]] = {}
     ends: dict[int, list[int]] = {}
     for excerpt_id, start, end in excerpts:
@@ -351,9 +367,6 @@ def layout(
         ends.setdefault(end, []).append(excerpt_id)
     label_starts = {start for start, _ in labels}
     label_ends = {end for _, end in labels}
-    turn_starts = {start: role for start, _, role in roles}
-    turn_spans = sorted(roles)
-
     line_segments: list[list[Segment]] = [[] for _ in lines]
     line_ends = [end for _, end, _ in lines]
     active: set[int] = set()
@@ -376,7 +389,15 @@ def layout(
             line += 1
         if point < line_ends[line]:  # at the line's end is its "\n", which no segment holds
             line_segments[line].append(Segment(text[point:stop], point, in_label, covering))
+    return line_segments
 
+
+def _paragraphs(
+    lines: list[tuple[int, int, bool]], line_segments: list[list[Segment]], roles: Sequence[tuple[int, int, str]]
+) -> list[Paragraph]:
+    """One paragraph a line, with the role of the speaker turn it lies in."""
+    turn_starts = {start: role for start, _, role in roles}
+    turn_spans = sorted(roles)
     paragraphs: list[Paragraph] = []
     turn_index = 0
     for number, ((line_start, line_end, has_newline), segments) in enumerate(zip(lines, line_segments), start=1):
