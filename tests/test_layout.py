@@ -1,4 +1,4 @@
-"""The pure modules (text work, colours, agreement, format conversion) stand without Django.
+"""The pure modules (text work, colours, assignment, agreement, format conversion) stand without Django.
 
 Two checks, because each misses what the other sees: a fresh interpreter that refuses to
 import Django or the app's models imports every pure module, which catches an import made on
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "transcripts"
 
 # Modules, and packages taken whole with everything below them.
-PURE = ["spans", "colours", "agreement", "interop"]
+PURE = ["spans", "colours", "assigning", "agreement", "interop"]
 # What the pure packages hold that reads the database for them.
 DATABASE_FACING = {"transcripts.agreement.loading"}
 FORBIDDEN = ("django", "transcripts.models")
