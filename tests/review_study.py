@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tests.base import make_code, make_participant, make_transcript
 from transcripts import actions
-from transcripts.importers import parse_transcript
+from transcripts.interop.readers import parse_transcript
 from transcripts.models import Attribute, AttributeValue, CodeApplication, Excerpt, SpeakerTurn
 
 WORDS = (

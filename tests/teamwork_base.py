@@ -1,5 +1,5 @@
 """Shared set-up for the teamwork tests: a second coder (cora) and a transcript whose agreement
-figures are worked out by hand in tests/test_agreement_data.py (the same excerpts, as rows)."""
+figures are worked out by hand in tests/test_agreement_units.py (the same excerpts, as rows)."""
 
 from __future__ import annotations
 

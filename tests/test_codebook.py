@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_transcript
 from transcripts import codebook
-from transcripts.exports import walk
+from transcripts.interop.codebook import walk
 from transcripts.models import AuditEvent, Code, CodeApplication, Excerpt
 
 HTMX = {"HX-Request": "true"}

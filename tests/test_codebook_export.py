@@ -17,11 +17,12 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_project, make_transcript
-from transcripts import codebook, refi
-from transcripts.exports import walk
-from transcripts.exports.codebook_docx import TOC_INSTRUCTION, write_docx
-from transcripts.importers import ImportRefused
-from transcripts.importers.codebook_sheet import parse_codebook_sheet, split_path
+from transcripts import codebook
+from transcripts.interop import refi
+from transcripts.interop.codebook import walk
+from transcripts.interop.docx_writer import TOC_INSTRUCTION, write_docx
+from transcripts.interop.readers import ImportRefused
+from transcripts.interop.readers.codebook_sheet import parse_codebook_sheet, split_path
 from transcripts.models import AuditEvent, Code
 
 REFI = Path("/work/shared/refi-qda")

@@ -277,7 +277,7 @@ class TranscriptPageQueryTests(BaseTestCase):
         return len(queries)
 
     def test_the_page_costs_a_fixed_number_of_queries_however_much_coding_there_is(self):
-        from transcripts.importers import parse_transcript
+        from transcripts.interop.readers import parse_transcript
 
         small = make_transcript(self.project, title="Small", text=long_text(600))
         parsed = parse_transcript("P07.txt", long_text(15_000).encode())

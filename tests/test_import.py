@@ -275,7 +275,7 @@ class DeidentificationTests(BaseTestCase):
         self.assertIn("Maria", self.transcript.text)
 
     def test_turns_follow_the_replacements(self):
-        from transcripts.importers import parse_transcript
+        from transcripts.interop.readers import parse_transcript
 
         parsed = parse_transcript("P12.txt", "Interviewer: Hi Maria\nMaria: Hello from Millbrook\nInterviewer: And?\nMaria: That is all.\n".encode())
         transcript = actions.create_transcript(

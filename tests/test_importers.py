@@ -18,7 +18,7 @@ from docx import Document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transcripts.importers import (
+from transcripts.interop.readers import (
     ACCEPTED_FORMATS,
     ImportRefused,
     ParsedTranscript,
@@ -26,8 +26,9 @@ from transcripts.importers import (
     check_filename,
     parse_transcript,
 )
-from transcripts.importers import safety
-from transcripts.importers.speakers import detect_turns, parse_clock
+from transcripts.interop import readers
+from transcripts.interop.readers import safety
+from transcripts.interop.readers.speakers import detect_turns, parse_clock
 from transcripts.spans import is_normalized
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -702,7 +703,7 @@ def test_unexpected_errors_become_import_refused(monkeypatch):
     def explode(name, data):
         raise KeyError("boom")
 
-    monkeypatch.setitem(__import__("transcripts.importers").importers._PARSERS, ".txt", explode)
+    monkeypatch.setitem(readers.PARSERS, ".txt", explode)
     assert "could not be read" in refused("i.txt", b"hello")
 
 

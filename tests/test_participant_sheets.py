@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from transcripts.importers import (
+from transcripts.interop.readers import (
     ImportRefused,
     ParticipantSheet,
     SheetColumn,

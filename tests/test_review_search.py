@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.base import make_code, make_participant, make_project, make_transcript, make_user
 from transcripts import actions, review
-from transcripts.importers import parse_transcript
+from transcripts.interop.readers import parse_transcript
 from transcripts.models import AuditEvent, Excerpt, Membership, Transcript
 
 TEXTS = {

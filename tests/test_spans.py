@@ -1,10 +1,12 @@
-"""Text normalization and offsets on awkward text."""
+"""Text normalization, offsets, word boundaries and interval arithmetic on awkward text."""
 
+import random
 import unicodedata
 
 import pytest
 
 from transcripts import spans
+from transcripts.spans import intersect, merge, subtract
 
 
 def test_it_normalizes_line_ends_bom_and_control_characters():
@@ -58,6 +60,56 @@ def test_it_snaps_selections_to_whole_words():
     accented = "José said café"
     assert accented[slice(*spans.snap_to_words(accented, 1, 2))] == "José"
     assert spans.snap_to_words(text, 4, 5) == (5, 5)  # only a space: nothing left
+
+
+def test_it_finds_the_word_to_either_side_across_whitespace():
+    text = "I: Well,\n  the group   chat 💪 helps"
+    chat = text.index("chat")
+    assert spans.word_left(text, chat) == text.index("group")  # over the spaces, to the word's start
+    assert spans.word_left(text, chat + 2) == chat  # from inside a word, to its own start
+    assert spans.word_right(text, chat) == chat + len("chat")
+    assert spans.word_right(text, chat + 4) == text.index("💪") + 1  # the emoji is one code point
+    assert spans.word_left(text, text.index("the")) == text.index("Well,")  # across the line break
+    assert (spans.word_left(text, 0), spans.word_right(text, len(text))) == (0, len(text))
+    assert spans.word_left("   ", 3) == 0 and spans.word_right("   ", 0) == 3
+
+
+def test_moving_a_boundary_goes_a_word_at_a_time_and_never_empties_the_excerpt():
+    text = "the group chat helps"
+    group, chat, helps = text.index("group"), text.index("chat"), text.index("helps")
+    start, end = chat, chat + len("chat")
+    assert spans.move_boundary(text, start, end, "start-left") == (group, end)
+    assert spans.move_boundary(text, start, end, "end-right") == (start, helps + len("helps"))
+    assert spans.move_boundary(text, start, end, "start-right") == (end - 1, end)  # keeps one character
+    assert spans.move_boundary(text, start, end, "end-left") == (start, start + 1)
+    assert spans.move_boundary(text, group, end, "start-right") == (group + len("group"), end)
+    assert spans.move_boundary(text, group, end, "end-left") == (group, chat)
+    assert spans.BOUNDARY_MOVES == {"start-left", "start-right", "end-left", "end-right"}
+    with pytest.raises(ValueError):
+        spans.move_boundary(text, start, end, "sideways")
+
+
+def test_merge_joins_overlapping_and_touching_intervals_and_drops_empty_ones():
+    assert merge([(5, 8), (0, 3), (3, 4), (7, 10), (12, 12)]) == [(0, 4), (5, 10)]
+
+def test_intersect_and_subtract_on_awkward_edges():
+    a = [(0, 5), (8, 12), (20, 30)]
+    b = [(3, 9), (11, 21), (29, 40)]
+    assert intersect(a, b) == [(3, 5), (8, 9), (11, 12), (20, 21), (29, 30)]
+    assert subtract(a, b) == [(0, 3), (9, 11), (21, 29)]
+    assert subtract(a, []) == a
+    assert intersect(a, []) == []
+
+def test_interval_arithmetic_agrees_with_sets_of_characters_on_random_data():
+    rng = random.Random(7)
+    for _ in range(200):
+        a = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
+        b = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
+        chars_a = {i for s, e in a for i in range(s, e)}
+        chars_b = {i for s, e in b for i in range(s, e)}
+        assert {i for s, e in intersect(a, b) for i in range(s, e)} == chars_a & chars_b
+        assert {i for s, e in subtract(a, b) for i in range(s, e)} == chars_a - chars_b
+        assert spans.length(intersect(a, b)) == len(chars_a & chars_b)
 
 
 def test_a_one_megabyte_transcript_normalizes_and_hashes_consistently():

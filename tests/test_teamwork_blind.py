@@ -8,7 +8,7 @@ import re
 from django.urls import reverse
 
 from tests.teamwork_base import TeamworkTestCase
-from transcripts import actions, coding
+from transcripts import actions, coding_page
 from transcripts.models import Excerpt, Membership, visible_excerpts_q
 
 HTMX = {"HX-Request": "true"}
@@ -130,7 +130,7 @@ class BlindCodingTests(TeamworkTestCase):
         actions.create_excerpt(self.hand, start=16, end=18, codes=[self.x], by=self.bob)
         assert self.client.get(url).json()["state"] != before
         membership = Membership.objects.select_related("project").get(project=self.project, user=self.alice)
-        assert coding.state_token(self.hand, membership) == coding.state_token(self.hand)
+        assert coding_page.state_token(self.hand, membership) == coding_page.state_token(self.hand)
 
     def test_the_project_page_counts_only_visible_excerpts(self):
         url = reverse("project_detail", args=[self.project.slug])

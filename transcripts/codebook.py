@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import actions, audit
 from .actions import ConfirmationRequired, _code_state as code_state
-from .exports import TEXT_FIELDS, CodebookDocument, Quote, Theme, walk  # noqa: F401 (walk: re-exported)
+from .interop.codebook import TEXT_FIELDS, CodebookDocument, Quote, Theme, walk  # noqa: F401 (walk: re-exported)
 from .models import AuditEvent, Code, CodeApplication, Project
 from .models.coding import visible_excerpts_q
 

@@ -1,6 +1,6 @@
 """Getting transcripts and participant sheets into a project.
 
-The pure parsers live in `transcripts.importers`; this module matches what they found to the
+The pure parsers live in `transcripts.interop.readers`; this module matches what they found to the
 project's participants and stores it, one file per transaction, so a refused file never
 leaves anything behind and never stops the others.
 """
@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from . import actions, audit
-from .importers import ImportRefused, ParsedTranscript, check_filename, parse_participant_sheet, parse_transcript
+from .interop.readers import ImportRefused, ParsedTranscript, check_filename, parse_participant_sheet, parse_transcript
 from .models import Attribute, AttributeValue, Participant, Project, SpeakerTurn, Transcript
 
 INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "interviewer 1", "interviewer 2", "moderator", "facilitator"}

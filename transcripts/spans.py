@@ -12,8 +12,10 @@ import bisect
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+Interval = tuple[int, int]  # half-open (start, end), in code points
 
 # Removed at import: the C0 and C1 control characters except tab and line feed (NUL, BEL, ESC,
 # DEL, ...), and the byte order mark. One regular expression keeps this fast on big files.
@@ -95,15 +97,109 @@ def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+BOUNDARY_MOVES = frozenset({"start-left", "start-right", "end-left", "end-right"})
+
+
+def word_left(text: str, position: int) -> int:
+    """The start of the word before `position`, passing over the whitespace in between."""
+    i = position
+    while i > 0 and text[i - 1].isspace():
+        i -= 1
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return i
+
+
+def word_right(text: str, position: int) -> int:
+    """The end of the word after `position`, passing over the whitespace in between."""
+    i = position
+    while i < len(text) and text[i].isspace():
+        i += 1
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
+
+
+def move_boundary(text: str, start: int, end: int, move: str) -> tuple[int, int]:
+    """[start, end) with one boundary moved by a word, one of BOUNDARY_MOVES ("start-left"...).
+
+    Words here are runs of non-whitespace. Moving a boundary inwards keeps at least one
+    character; ValueError for an unknown move.
+    """
+    if move == "start-left":
+        start = word_left(text, start)
+    elif move == "start-right":
+        start = min(word_right(text, start), end - 1)
+    elif move == "end-left":
+        end = max(word_left(text, end), start + 1)
+    elif move == "end-right":
+        end = word_right(text, end)
+    else:
+        raise ValueError(f"unknown boundary move {move!r}")
+    return start, end
+
+
 def clamp(text: str, start: int, end: int) -> tuple[int, int]:
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
     return start, end
 
 
-def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+def overlap(a: Interval, b: Interval) -> int:
     """Number of code points two half-open spans share."""
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted union of intervals; touching intervals become one."""
+    merged: list[list[int]] = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Intersection of two merged interval lists."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """The parts of merged list `a` outside merged list `b`."""
+    out: list[Interval] = []
+    j = 0
+    for start, end in a:
+        position = start
+        while j < len(b) and b[j][1] <= position:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] < end:
+            if b[k][0] > position:
+                out.append((position, b[k][0]))
+            position = max(position, b[k][1])
+            k += 1
+        if position < end:
+            out.append((position, end))
+    return out
+
+
+def length(intervals: Iterable[Interval]) -> int:
+    """Code points in the intervals (count overlaps twice: merge first)."""
+    return sum(end - start for start, end in intervals)
 
 
 @dataclass(frozen=True)
@@ -157,8 +253,6 @@ def find_replacements(text: str, rules: list[tuple[str, str]]) -> list[Replaceme
 
     Matches never overlap: where "Ann Lee" and "Ann" both match, the longer one wins.
     """
-    import re
-
     ordered = sorted((r for r in rules if r[0].strip()), key=lambda r: len(r[0]), reverse=True)
     taken: list[tuple[int, int]] = []
     found: list[Replacement] = []
@@ -228,28 +322,44 @@ def layout(
     are (start, end, role) of speaker turns. Concatenating every segment's text, plus a "\\n"
     after each paragraph that has one, gives back exactly `text`.
     """
+    lines = _line_bounds(text)
     cuts = {0, len(text)}
     for start, end in labels:
         cuts.update((start, end))
     for _, start, end in excerpts:
         cuts.update((start, end))
+    for line_start, line_end, _ in lines:
+        cuts.update((line_start, line_end))
+    points = sorted(cuts)
+    if points[0] < 0 or points[-1] > len(text):
+        points = [c for c in points if 0 <= c <= len(text)]
+    line_segments = _segments(text, points, lines, labels, excerpts)
+    return _paragraphs(lines, line_segments, roles)
+
+
+def _line_bounds(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end before the "\\n", whether a "\\n" follows) of every line."""
     position = 0
     lines: list[tuple[int, int, bool]] = []
     while True:
         newline = text.find("\n", position)
         if newline == -1:
             lines.append((position, len(text), False))
-            break
+            return lines
         lines.append((position, newline, True))
         position = newline + 1
-    for line_start, line_end, _ in lines:
-        cuts.update((line_start, line_end))
-    points = sorted(cuts)
-    if points[0] < 0 or points[-1] > len(text):
-        points = [c for c in points if 0 <= c <= len(text)]
 
-    # One sweep over the points: which excerpts and labels cover each elementary interval. Line
-    # starts and ends are points too, so an interval lies inside one line or is its "\n".
+
+def _segments(
+    text: str,
+    points: list[int],
+    lines: list[tuple[int, int, bool]],
+    labels: list[tuple[int, int]],
+    excerpts: list[tuple[int, int, int]],
+) -> list[list[Segment]]:
+    """Each line's segments, from one sweep over the points: which excerpts and labels cover
+    each elementary interval. Line starts and ends are points too, so an interval lies inside
+    one line or is its "\\n"."""
     starts: dict[int, list[int]] = {}
     ends: dict[int, list[int]] = {}
     for excerpt_id, start, end in excerpts:
@@ -257,9 +367,6 @@ def layout(
         ends.setdefault(end, []).append(excerpt_id)
     label_starts = {start for start, _ in labels}
     label_ends = {end for _, end in labels}
-    turn_starts = {start: role for start, _, role in roles}
-    turn_spans = sorted(roles)
-
     line_segments: list[list[Segment]] = [[] for _ in lines]
     line_ends = [end for _, end, _ in lines]
     active: set[int] = set()
@@ -282,7 +389,15 @@ def layout(
             line += 1
         if point < line_ends[line]:  # at the line's end is its "\n", which no segment holds
             line_segments[line].append(Segment(text[point:stop], point, in_label, covering))
+    return line_segments
 
+
+def _paragraphs(
+    lines: list[tuple[int, int, bool]], line_segments: list[list[Segment]], roles: Sequence[tuple[int, int, str]]
+) -> list[Paragraph]:
+    """One paragraph a line, with the role of the speaker turn it lies in."""
+    turn_starts = {start: role for start, _, role in roles}
+    turn_spans = sorted(roles)
     paragraphs: list[Paragraph] = []
     turn_index = 0
     for number, ((line_start, line_end, has_newline), segments) in enumerate(zip(lines, line_segments), start=1):

@@ -5,7 +5,7 @@ from django.urls import reverse
 from tests.base import make_code, make_project, make_transcript, make_user
 from tests.browser.base import BrowserTestCase
 from transcripts import actions
-from transcripts.importers import parse_transcript
+from transcripts.interop.readers import parse_transcript
 
 try:
     from axe_playwright_python.sync_playwright import Axe

@@ -48,7 +48,7 @@ class CodingPageTestCase(BrowserTestCase):
         self.project = make_project(self.alice)
         actions.set_role(self.project, self.bob, Membership.Role.CODER, by=self.alice)
         actions.set_role(self.project, self.rita, Membership.Role.READER, by=self.alice)
-        from transcripts.importers import parse_transcript
+        from transcripts.interop.readers import parse_transcript
 
         parsed = parse_transcript("P07.txt", TEXT.encode())
         self.transcript = make_transcript(self.project, title="P07", text=parsed.text, turns=parsed.turns)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from tests.base import make_project, make_user
 from tests.browser.base import BrowserTestCase
 from transcripts import actions
-from transcripts.importers import parse_transcript
+from transcripts.interop.readers import parse_transcript
 from transcripts.models import Attribute, AttributeValue, Membership, Participant, Pseudonym
 
 PAYLOADS = [

@@ -9,19 +9,20 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.db.models.functions import Length
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import actions, agreement_data
+from .. import actions
 from ..access import get_project_for_member, get_transcript_for_member, require
-from ..coding import initials
+from ..agreement import units
+from ..agreement.loading import coders_by_transcript, load_codings
+from ..coding_page import initials
 from ..forms import ConsensusForm
 from ..http import HtmxHttpRequest
-from ..models import CodeApplication, Excerpt, SpeakerTurn
+from ..models import Transcript
 
 MAX_DISAGREEMENTS = 300
 
@@ -38,20 +39,6 @@ class AgreementChoice:
     def query(self, **changes) -> str:
         values = {"transcript": self.transcript, "coders": self.coders, "threshold": self.threshold, **changes}
         return urlencode({k: v for k, v in values.items() if v not in ("", None)}, doseq=True)
-
-
-def _coders_by_transcript(project) -> dict[int, dict[int, int]]:
-    """transcript id -> {coder id: number of their original excerpts}."""
-    out: dict[int, dict[int, int]] = {}
-    rows = (
-        Excerpt.objects.filter(transcript__project=project, is_consensus=False)
-        .values_list("transcript_id", "coder_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for transcript_id, coder_id, n in rows:
-        out.setdefault(transcript_id, {})[coder_id] = n
-    return out
 
 
 def _read_choice(request, coded: dict[int, dict[int, int]], known_coders: set[int]) -> AgreementChoice:
@@ -76,35 +63,6 @@ def _read_choice(request, coded: dict[int, dict[int, int]], known_coders: set[in
     if code != "all" and not code.isdigit():
         code = ""
     return AgreementChoice(transcript=transcript, coders=coders, threshold=threshold, code=code)
-
-
-def _load_codings(transcripts: list, coders: list[int]) -> list[agreement_data.TranscriptCoding]:
-    """Each chosen transcript's length, turns and the coders' original excerpts: two queries."""
-    ids = [t.pk for t in transcripts]
-    spans: dict[int, dict[int, list]] = {pk: {} for pk in ids}
-    rows = CodeApplication.objects.filter(
-        excerpt__transcript_id__in=ids, excerpt__coder_id__in=coders, excerpt__is_consensus=False
-    ).values_list("excerpt__transcript_id", "excerpt_id", "excerpt__coder_id", "excerpt__start", "excerpt__end", "code_id")
-    for transcript_id, excerpt_id, coder_id, start, end, code_id in rows:
-        entry = spans[transcript_id].setdefault(excerpt_id, [coder_id, start, end, []])
-        entry[3].append(code_id)
-    turns: dict[int, list] = {pk: [] for pk in ids}
-    for transcript_id, *turn in SpeakerTurn.objects.filter(transcript_id__in=ids).values_list(
-        "transcript_id", "start", "end", "body_start", "role"
-    ):
-        turns[transcript_id].append(tuple(turn))
-    return [
-        agreement_data.TranscriptCoding(
-            t.pk,
-            t.length,
-            turns[t.pk],
-            [
-                agreement_data.Span(excerpt_id, coder, start, end, tuple(sorted(codes)))
-                for excerpt_id, (coder, start, end, codes) in sorted(spans[t.pk].items())
-            ],
-        )
-        for t in transcripts
-    ]
 
 
 def _percent(figure) -> str:
@@ -141,7 +99,7 @@ def agreement(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Agreement between two or more coders, per code and pooled, at character and segment level."""
     project, membership = get_project_for_member(request.user, slug)
     require(membership.can_view_agreement())
-    coded = _coders_by_transcript(project)
+    coded = coders_by_transcript(project)
     coder_ids = {coder for by_coder in coded.values() for coder in by_coder}
     people = {u.pk: u for u in get_user_model().objects.filter(pk__in=coder_ids).order_by("username")}
     choice = _read_choice(request, coded, set(people))
@@ -165,8 +123,8 @@ def agreement(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if not chosen:
         context["problem"] = "No transcript was coded by all of the chosen coders."
         return render(request, "transcripts/agreement.html", context)
-    codings = _load_codings(chosen, choice.coders)
-    report = agreement_data.compare(codings, choice.coders, threshold=choice.threshold / 100)
+    codings = load_codings(chosen, choice.coders)
+    report = units.compare(codings, choice.coders, threshold=choice.threshold / 100)
     codes = {code.pk: code for code in project.codes.in_tree_order()}
     order = {pk: index for index, pk in enumerate(codes)}
     rows = [
@@ -184,7 +142,7 @@ def agreement(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     )
     if choice.code:
         wanted = list(codes) if choice.code == "all" else [int(choice.code)]
-        found = agreement_data.disagreements(codings, choice.coders, wanted, threshold=choice.threshold / 100)
+        found = units.disagreements(codings, choice.coders, wanted, threshold=choice.threshold / 100)
         context.update(
             disagreements=_describe(found[:MAX_DISAGREEMENTS], chosen, codes, people),
             n_disagreements=len(found),
@@ -195,8 +153,6 @@ def agreement(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 def _describe(found: list, transcripts: list, codes: dict, people: dict) -> list[dict]:
     """Disagreements with their quotes and links: one query for the texts involved."""
-    from ..models import Transcript
-
     ids = {d.transcript_id for d in found}
     texts = dict(Transcript.objects.filter(pk__in=ids).values_list("pk", "text"))
     titles = {t.pk: t.title for t in transcripts}
@@ -232,13 +188,13 @@ def reconcile(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
     coder_ids = [u.pk for u in coders]
     by_id = {e.pk: e for e in originals}
     spans = [
-        agreement_data.Span(e.pk, e.coder_id, e.start, e.end, tuple(a.code_id for a in e.applications.all()))
+        units.Span(e.pk, e.coder_id, e.start, e.end, tuple(a.code_id for a in e.applications.all()))
         for e in originals
         if e.coder_id in coder_ids
     ]
     consensus = list(transcript.excerpts.filter(is_consensus=True).for_transcript_page())
     groups = []
-    for cluster in agreement_data.clusters(spans, coder_ids):
+    for cluster in units.clusters(spans, coder_ids):
         settled = [c for c in consensus if c.start < cluster.end and cluster.start < c.end]
         columns = [
             {"coder": u, "excerpts": [by_id[s.excerpt_id] for s in cluster.spans if s.coder == u.pk]} for u in coders
@@ -253,7 +209,7 @@ def reconcile(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
             }
         )
     # Unsettled disagreements first, then settled ones, then passages where the coders agree.
-    groups.sort(key=lambda g: (not g["cluster"].differs, bool(g["settled"]), agreement_data.STATUS_ORDER[g["cluster"].status], g["cluster"].start))
+    groups.sort(key=lambda g: (not g["cluster"].differs, bool(g["settled"]), units.STATUS_ORDER[g["cluster"].status], g["cluster"].start))
     context = {
         "project": transcript.project,
         "membership": membership,

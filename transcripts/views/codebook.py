@@ -16,14 +16,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import codebook, refi
+from .. import codebook
 from ..access import get_code_for_member, get_project_for_member, require
 from ..codebook_forms import CodebookUploadForm, CodeFieldsForm, ExportForm, MergeForm, MoveForm, NewCodeForm
-from ..exports import TEXT_FIELDS, Theme
-from ..exports.codebook_docx import write_docx
 from ..http import HtmxHttpRequest
-from ..importers import ImportRefused
-from ..importers.codebook_sheet import parse_codebook_sheet
+from ..interop import refi
+from ..interop.codebook import TEXT_FIELDS, Theme
+from ..interop.docx_writer import write_docx
+from ..interop.readers import ImportRefused
+from ..interop.readers.codebook_sheet import parse_codebook_sheet
 from ..models import Code
 from ..models.coding import visible_excerpts_q
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import actions, coding, spans
+from .. import actions, coding_page, colours, spans
 from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, require
 from ..http import HtmxHttpRequest
 from ..middleware import not_activity
@@ -44,7 +45,7 @@ def _render_page(
 ):
     """The page or one of its partials. `applied` (the excerpt's code ids) and `codebook` (the
     project's codes in tree order) spare the queries when a write already has them."""
-    filters = coding.Filters.from_query(request.GET)
+    filters = coding_page.Filters.from_query(request.GET)
     focus_id = _int(request.GET.get("focus"))
     if excerpt is None and (selected := _int(request.GET.get("excerpt"))):
         excerpt = transcript.excerpts.visible_to(membership).filter(pk=selected).select_related("coder").first()
@@ -53,9 +54,9 @@ def _render_page(
     if partial == "excerpt-panel":
         if excerpt is None:  # the empty panel lists no codes
             codebook = []
-        page = coding.load_excerpt_panel(transcript, membership, filters, codebook)
+        page = coding_page.load_excerpt_panel(transcript, membership, filters, codebook)
     else:
-        page = coding.load_coding_page(transcript, membership, filters, focus_id)
+        page = coding_page.load_coding_page(transcript, membership, filters, focus_id)
     context = {
         "project": transcript.project,
         "membership": membership,
@@ -95,7 +96,7 @@ def transcript_detail(request: HtmxHttpRequest, transcript_id: int) -> HttpRespo
 def transcript_state(request: HtmxHttpRequest, transcript_id: int) -> JsonResponse:
     """A token that changes when the coding changes; the page polls it to show others' work."""
     transcript, membership = get_transcript_for_member(request.user, transcript_id, defer_text=True)
-    return JsonResponse({"state": coding.state_token(transcript, membership)})
+    return JsonResponse({"state": coding_page.state_token(transcript, membership)})
 
 
 @login_required
@@ -103,29 +104,11 @@ def transcript_state(request: HtmxHttpRequest, transcript_id: int) -> JsonRespon
 def codes_css(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Each code's colour as a CSS class, so pages need no inline styles."""
     project, _ = get_project_for_member(request.user, slug)
-    rules = []
-    for pk, color in project.codes.values_list("pk", "color"):
-        ink = _ink_for(color)
-        rules.append(f".c-{pk}{{--code:{color};--code-ink:{ink}}}")
-    body = "\n".join(rules) + "\n"
+    body = colours.code_rules(project.codes.values_list("pk", "color"))
     response = HttpResponse(body, content_type="text/css; charset=utf-8")
     response["ETag"] = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
     response["Cache-Control"] = "private, no-cache"
     return response
-
-
-def _ink_for(color: str) -> str:
-    """Black or white text, whichever reads better on the colour (WCAG relative luminance)."""
-    try:
-        r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    except ValueError:
-        return "#000"
-
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-    return "#000" if luminance > 0.179 else "#fff"
 
 
 def _codes_from(request, codebook: list[Code]) -> list[Code]:
@@ -151,13 +134,13 @@ def _patch(*, count: int, pk: int, version: int, excerpt: dict | None = None, re
 def _entry(excerpt, membership, applied: list[int]) -> dict:
     applied = sorted(applied)
     mine = excerpt.coder_id == membership.user_id
-    return coding.excerpt_entry(
+    return coding_page.excerpt_entry(
         pk=excerpt.pk,
         start=excerpt.start,
         end=excerpt.end,
-        coder=coding.initials(excerpt.coder),
+        coder=coding_page.initials(excerpt.coder),
         codes=applied,
-        cls=coding.highlight_class(applied[0] if applied else None, mine=mine, is_consensus=excerpt.is_consensus),
+        cls=coding_page.highlight_class(applied[0] if applied else None, mine=mine, is_consensus=excerpt.is_consensus),
     )
 
 
@@ -191,8 +174,6 @@ def _done(
 
 def _refused(request, transcript, membership, message: str, *, status: int = 200, excerpt=None) -> HttpResponse:
     if not request.htmx:
-        from django.contrib import messages
-
         messages.error(request, message)
         return redirect("transcript_detail", transcript.pk)
     response = _render_page(
@@ -216,7 +197,7 @@ def excerpt_create(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse
     new_name = request.POST.get("new_code", "").strip()
     try:
         with transaction.atomic():
-            codebook = coding.load_codebook(transcript.project)
+            codebook = coding_page.load_codebook(transcript.project)
             codes = _codes_from(request, codebook)
             if new_name:
                 if not membership.can_create_codes():
@@ -252,40 +233,6 @@ def excerpt_detail(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
     return _render_page(request, transcript, membership, partial="excerpt-panel", excerpt=excerpt)
 
 
-BOUNDARY_MOVES = {"start-left", "start-right", "end-left", "end-right"}
-
-
-def _moved(text: str, excerpt: Excerpt, move: str) -> tuple[int, int]:
-    start, end = excerpt.start, excerpt.end
-    if move == "start-left":
-        start = _word_left(text, start)
-    elif move == "start-right":
-        start = min(_word_right(text, start), end - 1)
-    elif move == "end-left":
-        end = max(_word_left(text, end), start + 1)
-    elif move == "end-right":
-        end = _word_right(text, end)
-    return start, end
-
-
-def _word_left(text: str, position: int) -> int:
-    i = position
-    while i > 0 and text[i - 1].isspace():
-        i -= 1
-    while i > 0 and not text[i - 1].isspace():
-        i -= 1
-    return i
-
-
-def _word_right(text: str, position: int) -> int:
-    i = position
-    while i < len(text) and text[i].isspace():
-        i += 1
-    while i < len(text) and not text[i].isspace():
-        i += 1
-    return i
-
-
 @login_required
 @require_POST
 def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
@@ -298,8 +245,8 @@ def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
         return _refused(request, transcript, membership, "The form was incomplete; reload and try again.", excerpt=excerpt)
     kwargs: dict = {}
     move = request.POST.get("move", "")
-    if move in BOUNDARY_MOVES:
-        kwargs["start"], kwargs["end"] = _moved(transcript.text, excerpt, move)
+    if move in spans.BOUNDARY_MOVES:
+        kwargs["start"], kwargs["end"] = spans.move_boundary(transcript.text, excerpt.start, excerpt.end, move)
     elif request.POST.get("start") is not None and request.POST.get("end") is not None:
         start, end = _int(request.POST.get("start")), _int(request.POST.get("end"))
         if start is None or end is None:
@@ -307,7 +254,7 @@ def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
         if request.POST.get("snap") == "1":
             start, end = spans.snap_to_words(transcript.text, start, end)
         kwargs["start"], kwargs["end"] = start, end
-    codebook = coding.load_codebook(transcript.project)
+    codebook = coding_page.load_codebook(transcript.project)
     if "codes" in request.POST:
         try:
             kwargs["codes"] = _codes_from(request, codebook)
@@ -332,8 +279,6 @@ def _stale(request, transcript, membership, excerpt, message: str) -> HttpRespon
     """Show the current excerpt beside what the user typed, so nothing they wrote is lost."""
     current = Excerpt.objects.filter(pk=excerpt.pk).select_related("coder").first()
     if not request.htmx:
-        from django.contrib import messages
-
         messages.error(request, message)
         return redirect("transcript_detail", transcript.pk)
     response = _render_page(

@@ -11,7 +11,7 @@ from .. import audit, imports
 from ..access import get_project_for_member, require
 from ..forms import ParticipantForm, SheetUploadForm
 from ..http import HtmxHttpRequest
-from ..importers import ImportRefused, ParticipantSheet, SheetColumn, SheetRow
+from ..interop.readers import ImportRefused, ParticipantSheet, SheetColumn, SheetRow
 from ..models import Attribute, AttributeValue, Participant
 
 SHEET_SALT = "peercoding.participant-sheet"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from transcripts import codebook, refi
-from transcripts.exports.codebook_docx import write_docx
+from transcripts import codebook
+from transcripts.interop import refi
+from transcripts.interop.docx_writer import write_docx
 from transcripts.models import Project
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from transcripts.importers import ACCEPTED_FORMATS
+from transcripts.interop.readers import ACCEPTED_FORMATS
 from transcripts.imports import FileResult, import_transcript_file
 from transcripts.models import Membership, Project
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from transcripts import actions
-from transcripts.importers import ACCEPTED_FORMATS
+from transcripts.interop.readers import ACCEPTED_FORMATS
 from transcripts.imports import import_participant_sheet, import_transcript_file, read_participant_sheet
 from transcripts.models import Membership, Project
 

@@ -21,23 +21,23 @@ Segment level (in the manner of MAXQDA)
     excerpts of all chosen coders. Excerpts are taken whole (not cut to the participant's speech).
 
 Intervals are half-open (start, end) pairs of code point offsets. The work is interval
-arithmetic, and the per-character vectors are byte strings filled by slice, so the only
+arithmetic (in `spans`), and the per-character vectors are byte strings filled by slice, so the only
 per-character work runs in C.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from functools import reduce
-from operator import and_, or_
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import combinations
+from operator import and_, or_
 from typing import NamedTuple
 
-from .agreement import UndefinedStatistic, cohen_kappa, kappa_is_unstable, krippendorff_alpha, percent_agreement
+from ..spans import Interval, intersect, merge, overlap, subtract
+from .statistics import UndefinedStatistic, cohen_kappa, kappa_is_unstable, krippendorff_alpha, percent_agreement
 
-Interval = tuple[int, int]
 PARTICIPANT = "participant"
 POOLED = None  # the code id of the "all codes pooled" row
 
@@ -59,64 +59,6 @@ class TranscriptCoding(NamedTuple):
     text_length: int
     turns: Sequence[tuple[int, int, int, str]]
     spans: Sequence[Span]
-
-
-# Interval arithmetic ---------------------------------------------------------------------------
-
-
-def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted union of intervals; touching intervals become one."""
-    merged: list[list[int]] = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
-
-
-def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    """Intersection of two merged interval lists."""
-    out: list[Interval] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if start < end:
-            out.append((start, end))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    """The parts of merged list `a` outside merged list `b`."""
-    out: list[Interval] = []
-    j = 0
-    for start, end in a:
-        position = start
-        while j < len(b) and b[j][1] <= position:
-            j += 1
-        k = j
-        while k < len(b) and b[k][0] < end:
-            if b[k][0] > position:
-                out.append((position, b[k][0]))
-            position = max(position, b[k][1])
-            k += 1
-        if position < end:
-            out.append((position, end))
-    return out
-
-
-def length(intervals: Iterable[Interval]) -> int:
-    return sum(end - start for start, end in intervals)
-
-
-def overlap(a: Interval, b: Interval) -> int:
-    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
 # Units -----------------------------------------------------------------------------------------
@@ -258,7 +200,7 @@ def _pair_table(a: bytes, b: bytes) -> tuple[int, int, int, int]:
     return len(a) - both - only_a - only_b, only_b, only_a, both
 
 
-def _pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
+def pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
     """Percent agreement, Cohen's kappa and Krippendorff's alpha (nominal) for two coders and
     binary units, from their 2 x 2 table: the same figures as the general functions, without
     walking a million units in Python. None when a figure is undefined, so the general
@@ -277,7 +219,7 @@ def _pair_stats(a: bytes, b: bytes) -> tuple[Figure, Figure, Figure] | None:
 
 
 def _stats(vectors: list[bytes]) -> tuple[Figure, Figure | None, Figure]:
-    if len(vectors) == 2 and (fast := _pair_stats(vectors[0], vectors[1])) is not None:
+    if len(vectors) == 2 and (fast := pair_stats(vectors[0], vectors[1])) is not None:
         return fast
     pairs = list(combinations(vectors, 2))
     percents = [_figure(percent_agreement, a, b) for a, b in pairs]

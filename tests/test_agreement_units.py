@@ -1,4 +1,4 @@
-"""Units, interval arithmetic, per-code agreement, disagreements and reconciliation clusters,
+"""Units, per-code agreement, disagreements and reconciliation clusters,
 on data small enough to work out by hand."""
 
 import random
@@ -6,18 +6,17 @@ import time
 
 from django.test import SimpleTestCase
 
-from transcripts.agreement_data import (
+from transcripts.agreement.statistics import cohen_kappa, krippendorff_alpha, percent_agreement
+from transcripts.agreement.units import (
     Span,
     TranscriptCoding,
     UnitSpace,
     clusters,
     compare,
     disagreements,
-    intersect,
-    merge,
+    pair_stats,
     segment_counts,
     speech_units,
-    subtract,
 )
 
 A, B, C = 101, 202, 303  # coders
@@ -39,28 +38,7 @@ HAND = TranscriptCoding(
 )
 
 
-class IntervalTests(SimpleTestCase):
-    def test_merge_joins_overlapping_and_touching_intervals_and_drops_empty_ones(self):
-        assert merge([(5, 8), (0, 3), (3, 4), (7, 10), (12, 12)]) == [(0, 4), (5, 10)]
-
-    def test_intersect_and_subtract_on_awkward_edges(self):
-        a = [(0, 5), (8, 12), (20, 30)]
-        b = [(3, 9), (11, 21), (29, 40)]
-        assert intersect(a, b) == [(3, 5), (8, 9), (11, 12), (20, 21), (29, 30)]
-        assert subtract(a, b) == [(0, 3), (9, 11), (21, 29)]
-        assert subtract(a, []) == a
-        assert intersect(a, []) == []
-
-    def test_interval_arithmetic_agrees_with_sets_of_characters_on_random_data(self):
-        rng = random.Random(7)
-        for _ in range(200):
-            a = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
-            b = merge((s, s + rng.randrange(1, 9)) for s in rng.sample(range(60), 6))
-            chars_a = {i for s, e in a for i in range(s, e)}
-            chars_b = {i for s, e in b for i in range(s, e)}
-            assert {i for s, e in intersect(a, b) for i in range(s, e)} == chars_a & chars_b
-            assert {i for s, e in subtract(a, b) for i in range(s, e)} == chars_a - chars_b
-
+class UnitTests(SimpleTestCase):
     def test_units_are_the_participants_speech_without_speaker_labels(self):
         assert speech_units(35, TURNS) == ([(15, 35)], True)
         assert speech_units(35, [(0, 12, 3, "interviewer")]) == ([(0, 35)], False)
@@ -191,18 +169,13 @@ class ClusterTests(SimpleTestCase):
 
 
 def test_the_two_coder_fast_path_gives_the_general_figures():
-    import random
-
-    from transcripts.agreement import cohen_kappa, krippendorff_alpha, percent_agreement
-    from transcripts.agreement_data import _pair_stats
-
     rng = random.Random(11)
     for trial in range(200):
         n = rng.randrange(2, 400)
         rate_a, rate_b = rng.random(), rng.random()
         a = bytes(int(rng.random() < rate_a) for _ in range(n))
         b = bytes(int(rng.random() < rate_b) for _ in range(n))
-        fast = _pair_stats(a, b)
+        fast = pair_stats(a, b)
         if fast is None:
             continue
         percent, kappa, alpha = fast
@@ -210,4 +183,4 @@ def test_the_two_coder_fast_path_gives_the_general_figures():
         assert abs(kappa.value - cohen_kappa(a, b)) < 1e-9
         assert abs(alpha.value - krippendorff_alpha([a, b])) < 1e-9
     # Where the figures are undefined the fast path steps aside, so the reason is stated.
-    assert _pair_stats(bytes(5), bytes(5)) is None
+    assert pair_stats(bytes(5), bytes(5)) is None

@@ -1,4 +1,4 @@
-"""The codebook as exports see it: plain shapes, no Django, so writers and readers test alone."""
+"""The codebook as exports and imports see it: plain shapes, no Django, so writers and readers test alone."""
 
 from __future__ import annotations
 

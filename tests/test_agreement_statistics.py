@@ -1,4 +1,4 @@
-"""Tests for transcripts.agreement: published worked examples, reference packages, edge cases.
+"""Tests for transcripts.agreement.statistics: published worked examples, reference packages, edge cases.
 
 Plain functions, no database. The reference packages (`krippendorff`, `scikit-learn`) are
 test-only dependencies and are imported normally: a missing one is an error, not a skip.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from transcripts.agreement import (
+from transcripts.agreement.statistics import (
     LEVELS,
     UndefinedStatistic,
     cohen_kappa,

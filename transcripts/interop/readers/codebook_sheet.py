@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from transcripts.exports import TEXT_FIELDS, Theme
-
+from ..codebook import TEXT_FIELDS, Theme
 from .base import MB, ImportRefused, quoted
-from .safety import check_filename, check_size, extension_of
-from .sheets import _read_csv, _read_xlsx
+from .safety import check_filename, check_size, extension_of, refusing_failures
+from .sheets import read_csv_rows, read_xlsx_rows
 
 ACCEPTED = (".csv", ".xlsx")
 MAX_BYTES = 10 * MB
@@ -53,13 +52,9 @@ def parse_codebook_sheet(filename: str, data: bytes, *, max_bytes: int = MAX_BYT
     if extension not in ACCEPTED:
         raise ImportRefused(f"Codebook sheets can be .csv or .xlsx files; {quoted(name)} is not one of these.")
     check_size(name, data, max_bytes, "codebook sheets")
-    try:
-        rows, notes = (_read_csv if extension == ".csv" else _read_xlsx)(name, data)
+    with refusing_failures(f"{quoted(name)} could not be read as a codebook sheet."):
+        rows, notes = (read_csv_rows if extension == ".csv" else read_xlsx_rows)(name, data)
         return _build(name, rows, list(notes))
-    except ImportRefused:
-        raise
-    except Exception as exc:  # includes RecursionError and MemoryError: refuse, never crash
-        raise ImportRefused(f"{quoted(name)} could not be read as a codebook sheet.") from exc
 
 
 def _build(name: str, rows, notes: list[str]) -> tuple[list[Theme], list[str]]:

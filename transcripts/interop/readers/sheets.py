@@ -25,6 +25,8 @@ import re
 import warnings
 from collections.abc import Iterator
 
+import openpyxl
+
 from transcripts.spans import normalize_text
 
 from .base import (
@@ -37,7 +39,15 @@ from .base import (
     list_formats,
     quoted,
 )
-from .safety import EXCEL, check_filename, check_size, check_xml_prologs, extension_of, open_package
+from .safety import (
+    EXCEL,
+    check_filename,
+    check_size,
+    check_xml_prologs,
+    extension_of,
+    open_package,
+    refusing_failures,
+)
 from .text import decode_text
 
 DEFAULT_SHEET_MAX_BYTES = 10 * MB
@@ -63,20 +73,17 @@ def parse_participant_sheet(
             f"{quoted(name)} is not one of these."
         )
     check_size(name, data, max_bytes, "participant sheets")
-    try:
+    with refusing_failures(
+        f"{quoted(name)} could not be read as a participant sheet. "
+        "Check that it opens in a spreadsheet program and try again."
+    ):
         if extension == ".csv":
-            return _build(name, *_read_csv(name, data))
-        return _build(name, *_read_xlsx(name, data))
-    except ImportRefused:
-        raise
-    except Exception as exc:  # includes RecursionError and MemoryError: refuse, never crash
-        raise ImportRefused(
-            f"{quoted(name)} could not be read as a participant sheet. "
-            "Check that it opens in a spreadsheet program and try again."
-        ) from exc
+            return _build(name, *read_csv_rows(name, data))
+        return _build(name, *read_xlsx_rows(name, data))
 
 
-def _read_csv(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+def read_csv_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+    """The rows of a .csv as normalized, stripped cells, and notes on its encoding; ImportRefused."""
     text, notes = decode_text(name, data, save_as="CSV UTF-8")
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t")}
@@ -95,9 +102,8 @@ def _read_csv(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
     return rows(), notes
 
 
-def _read_xlsx(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
-    import openpyxl
-
+def read_xlsx_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str]]:
+    """The rows of an .xlsx's first worksheet as text cells, and notes; ImportRefused."""
     archive = open_package(name, data, EXCEL)
     check_xml_prologs(name, archive)
     with warnings.catch_warnings():

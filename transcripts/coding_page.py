@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
 from . import spans
-from .models import Code, CodeApplication, Excerpt, Membership, SpeakerTurn, Transcript
-from .models import visible_excerpts_q
+from .models import Code, CodeApplication, Membership, SpeakerTurn, Transcript, visible_excerpts_q
 
 
 @dataclass
@@ -45,8 +46,6 @@ class Filters:
         return cls(coder=coder, code=int(code) if code.isdigit() else None, uncoded=query.get("uncoded") == "1")
 
     def as_query(self) -> str:
-        from urllib.parse import urlencode
-
         params = {}
         if self.coder:
             params["coder"] = self.coder
@@ -128,7 +127,8 @@ def coverage_by_coder(
         by_coder.setdefault(excerpt.coder_id, []).append((excerpt.start, excerpt.end))
     rows = []
     for coder_id, ranges in by_coder.items():
-        covered = _covered(_merge(sorted(ranges)), speech)
+        # Turns never overlap, so sorted they are already the merged list `intersect` takes.
+        covered = spans.length(spans.intersect(spans.merge(ranges), sorted(speech)))
         rows.append(
             {
                 "coder": coders[coder_id],
@@ -138,29 +138,6 @@ def coverage_by_coder(
         )
     rows.sort(key=lambda row: row["coder"].get_username())
     return rows
-
-
-def _covered(merged: list[tuple[int, int]], speech: list[tuple[int, int]]) -> int:
-    """Characters of `speech` inside `merged`; both sorted and non-overlapping (a linear sweep)."""
-    total, i, j = 0, 0, 0
-    speech = sorted(speech)
-    while i < len(merged) and j < len(speech):
-        total += spans.overlap(merged[i], speech[j])
-        if merged[i][1] < speech[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for start, end in ranges:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
 
 
 @dataclass
@@ -298,8 +275,6 @@ def load_coding_page(transcript: Transcript, membership: Membership, filters: Fi
     coders = [m.user for m in members if m.role in (Membership.Role.LEAD, Membership.Role.CODER)]
     missing = {e.coder_id for e in excerpts} - set(users)
     if missing:  # people who coded here and have since left the project
-        from django.contrib.auth import get_user_model
-
         users.update({u.pk: u for u in get_user_model().objects.filter(pk__in=missing)})
     focus = None
     if focus_id is None and filters.code:

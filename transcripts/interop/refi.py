@@ -22,9 +22,9 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
-from .exports import FIELD_LABELS, TEXT_FIELDS, Theme, walk
-from .importers.base import MB, ImportRefused, describe_size, quoted
-from .importers.safety import _check_members, check_filename, extension_of, find_member, read_member
+from .codebook import FIELD_LABELS, TEXT_FIELDS, Theme, walk
+from .readers.base import MB, ImportRefused, describe_size, quoted
+from .readers.safety import check_members, check_filename, extension_of, find_member, read_member
 
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 SCHEMA_LOCATION = "http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd"
@@ -140,7 +140,7 @@ def _project_from_zip(name: str, data: bytes, max_bytes: int) -> tuple[bytes, st
         raise ImportRefused(f"{quoted(name)} is not a REFI-QDA project: .qdpx files are zip archives.") from exc
     if len(infos) > 10_000:
         raise ImportRefused(f"{quoted(name)} holds too many files to be opened.")
-    _check_members(name, archive, infos, 500 * MB, 2_000 * MB)
+    check_members(name, archive, infos, 500 * MB, 2_000 * MB)
     # Tools name the project file differently (project.qde, Project.qde, or after the project).
     candidates = [info for info in infos if "/" not in info.filename and info.filename.lower().endswith(".qde")]
     if not candidates:

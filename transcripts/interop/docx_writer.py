@@ -16,7 +16,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from . import FIELD_LABELS, TEXT_FIELDS, CodebookDocument, Theme, walk
+from .codebook import FIELD_LABELS, TEXT_FIELDS, CodebookDocument, Theme, walk
 
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 SUMMARY_HEADING = "Summary of codes"

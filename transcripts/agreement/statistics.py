@@ -173,36 +173,9 @@ def krippendorff_alpha(
             f"different lengths: {sorted(lengths)}"
         )
 
-    # Each distinct combination of values across coders, with how many units show it.
-    patterns = Counter(zip(*reliability_data))
-
-    # Units (grouped by pattern) with at least two values, as (weight, m_u, {value: n_uv}),
-    # and n_v: how often each value occurs among pairable values (the coincidence matrix's
-    # row sums).
-    units: list[tuple[int, int, Counter]] = []
-    totals: Counter = Counter()
-    for pattern, weight in patterns.items():
-        values = [value for value in pattern if not _is_missing(value)]
-        if len(values) < 2:
-            continue
-        counts = Counter(values)
-        units.append((weight, len(values), counts))
-        for value, count in counts.items():
-            totals[value] += weight * count
-
+    units, totals = _pairable_units(reliability_data)
+    _check_alpha_defined(totals)
     n = sum(totals.values())
-    if n == 0:
-        raise UndefinedStatistic(
-            "Krippendorff's alpha is undefined: no unit was coded by at least two coders, so "
-            "there are no pairs of values to compare"
-        )
-    if len(totals) < 2:
-        (value,) = totals
-        raise UndefinedStatistic(
-            f"Krippendorff's alpha is undefined: every pairable value is {value!r}, so there is "
-            "no variation and the expected disagreement is 0"
-        )
-
     if level == "nominal":
         return _alpha_nominal(units, totals, n)
     if level in ("interval", "ratio"):
@@ -214,6 +187,40 @@ def krippendorff_alpha(
     else:  # ordinal
         position = _ordinal_positions(totals)
     return _alpha_squared_distance(units, totals, n, position)
+
+
+def _pairable_units(reliability_data: Sequence[Sequence[object]]) -> tuple[list[tuple[int, int, Counter]], Counter]:
+    """Units (grouped by pattern) with at least two values, as (weight, m_u, {value: n_uv}),
+    and n_v: how often each value occurs among pairable values (the coincidence matrix's row
+    sums)."""
+    # Each distinct combination of values across coders, with how many units show it.
+    patterns = Counter(zip(*reliability_data))
+    units: list[tuple[int, int, Counter]] = []
+    totals: Counter = Counter()
+    for pattern, weight in patterns.items():
+        values = [value for value in pattern if not _is_missing(value)]
+        if len(values) < 2:
+            continue
+        counts = Counter(values)
+        units.append((weight, len(values), counts))
+        for value, count in counts.items():
+            totals[value] += weight * count
+    return units, totals
+
+
+def _check_alpha_defined(totals: Counter) -> None:
+    """UndefinedStatistic when there are no pairable values, or only one distinct value."""
+    if not totals:
+        raise UndefinedStatistic(
+            "Krippendorff's alpha is undefined: no unit was coded by at least two coders, so "
+            "there are no pairs of values to compare"
+        )
+    if len(totals) < 2:
+        (value,) = totals
+        raise UndefinedStatistic(
+            f"Krippendorff's alpha is undefined: every pairable value is {value!r}, so there is "
+            "no variation and the expected disagreement is 0"
+        )
 
 
 def _alpha_nominal(units: list[tuple[int, int, Counter]], totals: Counter, n: int) -> float:

@@ -21,7 +21,7 @@ from .base import (
 )
 from .captions import parse_srt, parse_vtt
 from .docx import parse_docx
-from .safety import check_filename, check_size, extension_of
+from .safety import check_filename, check_size, extension_of, refusing_failures
 from .sheets import DEFAULT_SHEET_MAX_BYTES, parse_participant_sheet
 from .text import parse_txt
 
@@ -41,29 +41,24 @@ __all__ = [
     "parse_transcript",
 ]
 
-_PARSERS = {".docx": parse_docx, ".txt": parse_txt, ".vtt": parse_vtt, ".srt": parse_srt}
+PARSERS = {".docx": parse_docx, ".txt": parse_txt, ".vtt": parse_vtt, ".srt": parse_srt}
 
 
 def parse_transcript(filename: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedTranscript:
     """Parse an uploaded transcript by its extension; ImportRefused for anything unusable."""
     name = check_filename(filename)
     extension = extension_of(name)
-    parser = _PARSERS.get(extension)
+    parser = PARSERS.get(extension)
     if parser is None:
         raise ImportRefused(
             f"peercoding imports {list_formats(ACCEPTED_FORMATS)} files; "
             f"{quoted(name)} is not one of these."
         )
     check_size(name, data, max_bytes, "transcripts")
-    try:
+    with refusing_failures(
+        f"{quoted(name)} could not be read. Check that it opens normally, save it again and try again."
+    ):
         parsed = parser(name, data)
-    except ImportRefused:
-        raise
-    except Exception as exc:  # includes RecursionError and MemoryError: refuse, never crash
-        raise ImportRefused(
-            f"{quoted(name)} could not be read. Check that it opens normally, save it again "
-            "and try again."
-        ) from exc
     if not parsed.text.strip():
         raise ImportRefused(f"{quoted(name)} contains no text.")
     if not any(turn.speaker for turn in parsed.turns):

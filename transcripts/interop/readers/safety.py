@@ -11,6 +11,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
@@ -105,6 +106,18 @@ def check_size(name: str, data: bytes, max_bytes: int, what: str = "files") -> N
         raise ImportRefused(f"{quoted(name)} is empty.")
 
 
+@contextmanager
+def refusing_failures(message: str) -> Iterator[None]:
+    """Pass ImportRefused through and turn any other error into ImportRefused(message): a file
+    that breaks a parser is refused, never a crash (RecursionError and MemoryError included)."""
+    try:
+        yield
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        raise ImportRefused(message) from exc
+
+
 def open_package(
     name: str,
     data: bytes,
@@ -150,11 +163,11 @@ def open_package(
             f"{quoted(name)} is a zip file but not {kind.noun}. "
             f"Save it from {kind.app} as {kind.ext} and try again."
         )
-    _check_members(name, archive, infos, max_member_size, max_total_size)
+    check_members(name, archive, infos, max_member_size, max_total_size)
     return archive
 
 
-def _check_members(
+def check_members(
     name: str,
     archive: zipfile.ZipFile,
     infos: list[zipfile.ZipInfo],
