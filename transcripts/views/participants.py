@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import audit, imports
+from .. import actions, audit
 from ..access import get_project_for_member, require
 from ..forms import ParticipantForm, SheetUploadForm
 from ..http import HtmxHttpRequest
@@ -105,7 +105,7 @@ def participant_sheet_preview(request: HtmxHttpRequest, slug: str) -> HttpRespon
         try:
             if len(data) > settings.UPLOAD_MAX_BYTES:
                 raise ImportRefused(f"{upload.name} is larger than the upload limit.")
-            sheet = imports.read_participant_sheet(upload.name, data)
+            sheet = actions.read_participant_sheet(upload.name, data)
         except ImportRefused as refusal:
             error = str(refusal)
     else:
@@ -140,7 +140,7 @@ def participant_sheet_import(request: HtmxHttpRequest, slug: str) -> HttpRespons
         return redirect("participant_list", project.slug)
     kinds = {column.name: request.POST.get(f"kind_{index}", column.kind) for index, column in enumerate(sheet.columns)}
     try:
-        result = imports.import_participant_sheet(project, sheet, by=request.user, kinds=kinds)
+        result = actions.import_participant_sheet(project, sheet, by=request.user, kinds=kinds)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
