@@ -24,8 +24,7 @@ from ..exports.codebook_docx import write_docx
 from ..http import HtmxHttpRequest
 from ..importers import ImportRefused
 from ..importers.codebook_sheet import parse_codebook_sheet
-from ..models import Code
-from ..models.coding import visible_excerpts_q
+from ..models import Code, visible_excerpts_q
 
 TEMPLATE = "transcripts/codebook.html"
 IMPORT_SALT = "peercoding.codebook-import"

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -44,8 +46,6 @@ def import_transcripts(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 def _read_capped(upload) -> bytes | None:
-    from django.conf import settings
-
     if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
         return None
     data = upload.read(settings.UPLOAD_MAX_BYTES + 1)
@@ -53,8 +53,6 @@ def _read_capped(upload) -> bytes | None:
 
 
 def _too_big(name: str) -> str:
-    from django.conf import settings
-
     return f"{name} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB upload limit."
 
 
@@ -82,6 +80,4 @@ def transcript_speakers(request: HtmxHttpRequest, transcript_id: int) -> HttpRes
 
 
 def _turn_counts(transcript):
-    from django.db.models import Count
-
     return transcript.turns.values("speaker").annotate(n=Count("pk")).values_list("speaker", "n")

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,8 +22,6 @@ SHEET_SALT = "peercoding.participant-sheet"
 def _participant_table(project):
     attributes = list(project.attributes.all())
     participants = list(project.participants.prefetch_related("values").order_by("label"))
-    from django.db.models import Count
-
     n_transcripts = dict(
         project.transcripts.values("participant").annotate(n=Count("pk")).values_list("participant", "n")
     )
@@ -99,8 +99,6 @@ def participant_sheet_preview(request: HtmxHttpRequest, slug: str) -> HttpRespon
     sheet = None
     if form.is_valid():
         upload = form.cleaned_data["sheet"]
-        from django.conf import settings
-
         data = upload.read(settings.UPLOAD_MAX_BYTES + 1)
         try:
             if len(data) > settings.UPLOAD_MAX_BYTES:
