@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_transcript
-from transcripts import codebook
+from transcripts import actions, codebook
 from transcripts.interop.codebook import walk
 from transcripts.models import AuditEvent, Code, CodeApplication, Excerpt
 
@@ -24,7 +24,7 @@ class CodebookTestCase(BaseTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.coping = make_code(cls.project, name="Coping strategies", color="#66bb6a")
-        cls.community = codebook.move_code(cls.code, cls.coping, by=cls.alice)
+        cls.community = actions.move_code(cls.code, cls.coping, by=cls.alice)
         cls.boundaries = make_code(cls.project, name="Setting boundaries", parent=cls.coping, definition="Limits")
         cls.p08 = make_participant(cls.project, label="P08")
         cls.second = make_transcript(cls.project, title="Interview 8", participant=cls.p08)
@@ -98,9 +98,22 @@ class CodeEditingTests(CodebookTestCase):
         self.assertContains(response, "Peer chats")
         self.assertNotContains(response, "<html")
         code = Code.objects.get(name="Peer chats")
-        assert (code.parent, code.color, code.definition, code.order) == (self.coping, "#123456", "Talking it out", 1)
+        assert (code.parent, code.color, code.definition, code.order) == (self.coping, "#123456", "Talking it out", 2)
         event = AuditEvent.objects.filter(verb="code.created").latest("pk")
         assert event.after["guid"] == str(code.guid) and event.after["parent_id"] == self.coping.pk
+
+    def test_a_code_created_from_the_transcript_page_goes_to_the_end_of_its_level_too(self):
+        self.client.force_login(self.alice)
+        self.client.post(reverse("code_create", args=[self.project.slug]), {"name": "Peer chats", "color": "#123456"})
+        start = self.transcript.text.index("The group chat")
+        self.client.post(
+            reverse("excerpt_create", args=[self.transcript.pk]),
+            {"start": start, "end": start + 5, "codes": "", "new_code": "Naming peers"},
+            headers=HTMX,
+        )
+        top_level = list(self.project.codes.filter(parent=None).order_by("order", "name").values_list("name", flat=True))
+        assert top_level == ["Coping strategies", "Peer chats", "Naming peers"]
+        assert len(set(self.project.codes.filter(parent=None).values_list("order", flat=True))) == 3
 
     def test_without_htmx_it_redirects_to_the_codebook(self):
         self.client.force_login(self.bob)
@@ -218,7 +231,7 @@ class MergeTests(CodebookTestCase):
 
         Memo.objects.create(project=self.project, code=self.coping, author=self.alice, body="A note")
         other_theme = make_code(self.project, name="Wellbeing")
-        codebook.merge_codes(self.coping, other_theme, by=self.alice)
+        actions.merge_codes(self.coping, other_theme, by=self.alice)
         self.community.refresh_from_db()
         self.boundaries.refresh_from_db()
         assert self.community.parent == other_theme and self.boundaries.parent == other_theme
@@ -265,7 +278,7 @@ class DeleteTests(CodebookTestCase):
 
     def test_deleting_keeps_every_excerpt_that_has_another_code(self):
         before = excerpt_ids(self.boundaries)
-        codebook.delete_code(self.community, by=self.alice, confirmed=True)
+        actions.delete_code(self.community, by=self.alice, confirmed=True)
         assert excerpt_ids(self.boundaries) == before
         assert set(Excerpt.objects.values_list("pk", flat=True)) == before  # only the excerpt coded with it alone went
         assert self.boundaries.applications.get(excerpt=self.both)
@@ -313,8 +326,8 @@ class ExemplarTests(CodebookTestCase):
 
 class HistoryTests(CodebookTestCase):
     def test_history_lists_who_changed_what_from_what(self):
-        codebook.change_code(self.community, by=self.bob, name="Belonging", definition="Being part of a group")
-        codebook.move_code(self.boundaries, None, by=self.alice)
+        actions.change_code(self.community, by=self.bob, name="Belonging", definition="Being part of a group")
+        actions.move_code(self.boundaries, None, by=self.alice)
         self.client.force_login(self.rita)
         response = self.client.get(reverse("codebook_history", args=[self.project.slug]))
         self.assertContains(response, "Changed “Belonging”")
@@ -332,12 +345,12 @@ class HistoryTests(CodebookTestCase):
         start = timezone.now()
         today = [(depth, theme.name) for theme, depth, _ in walk(codebook.current_themes(self.project, quotes=False))]
         assert tree(start) == today
-        codebook.change_code(self.community, by=self.bob, name="Belonging")
-        codebook.move_code(self.boundaries, None, by=self.alice)
-        extra = codebook.create_code(self.project, by=self.alice, name="Stigma")
-        codebook.merge_codes(extra, self.boundaries, by=self.alice)
-        codebook.archive_code(self.coping, True, by=self.alice)
-        codebook.delete_code(make_code(self.project, name="Short-lived"), by=self.alice)
+        actions.change_code(self.community, by=self.bob, name="Belonging")
+        actions.move_code(self.boundaries, None, by=self.alice)
+        extra = actions.create_code(self.project, by=self.alice, name="Stigma")
+        actions.merge_codes(extra, self.boundaries, by=self.alice)
+        actions.archive_code(self.coping, True, by=self.alice)
+        actions.delete_code(make_code(self.project, name="Short-lived"), by=self.alice)
         assert tree(start) == today
         now = [(depth, theme.name) for theme, depth, _ in walk(codebook.current_themes(self.project, quotes=False))]
         assert tree(timezone.now()) == now == [(0, "Coping strategies"), (1, "Belonging"), (0, "Setting boundaries")]

@@ -17,7 +17,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_project, make_transcript
-from transcripts import codebook
+from transcripts import actions, codebook
 from transcripts.interop import refi
 from transcripts.interop.codebook import walk
 from transcripts.interop.docx_writer import TOC_INSTRUCTION, write_docx
@@ -45,8 +45,8 @@ class ExportTestCase(BaseTestCase):
             inclusion="Any strategy.", exclusion="Organisational supports.", order=0,
         )
         cls.community = cls.code
-        codebook.move_code(cls.community, cls.coping, by=cls.alice)
-        codebook.change_code(
+        actions.move_code(cls.community, cls.coping, by=cls.alice)
+        actions.change_code(
             cls.community, by=cls.alice, definition="Belonging to a group.", inclusion="Group rituals.",
             exclusion="One-to-one support.", typical_example="We eat lunch together.", atypical_example="Not like other offices.",
             color="#a5d6a7",
@@ -60,7 +60,7 @@ class ExportTestCase(BaseTestCase):
         cls.quote_excerpt = make_excerpt(cls.transcript, [cls.community], start=35, end=63)
         make_excerpt(cls.second, [cls.community, cls.chat], start=28, end=46, by=cls.bob)
         application = cls.community.applications.get(excerpt=cls.quote_excerpt)
-        codebook.set_exemplar(application, True, by=cls.alice)
+        actions.set_exemplar(application, True, by=cls.alice)
 
     def docx(self, **options) -> Document:
         document = codebook.codebook_document(self.project)
@@ -182,8 +182,8 @@ class QdcTests(ExportTestCase):
 
     def test_guids_are_stable_across_exports_and_archived_codes_are_not_codable(self):
         first = refi.write_qdc(codebook.current_themes(self.project))
-        codebook.change_code(self.barriers, by=self.alice, name="Obstacles")
-        codebook.archive_code(self.barriers, True, by=self.alice)
+        actions.change_code(self.barriers, by=self.alice, name="Obstacles")
+        actions.archive_code(self.barriers, True, by=self.alice)
         second = refi.write_qdc(codebook.current_themes(self.project))
         guid = str(self.barriers.guid).upper()
         assert f'guid="{guid}" name="Barriers"' in first.decode()
@@ -201,11 +201,11 @@ class QdcTests(ExportTestCase):
         assert imported.notes == [] and imported.n_codes == 5
         assert refi.write_qdc(imported.themes) == first  # the pure round trip keeps every field and guid
         # Into the same project: everything matches, nothing changes.
-        plan = codebook.plan_import(self.project, imported.themes)
+        plan = actions.plan_import(self.project, imported.themes)
         assert [p.action for p in plan] == ["same"] * 5
         # Into a new project: the same tree and fields (GUIDs are unique per site, so new ones are made).
         fresh = make_project(self.alice, name="Replication", slug="replication")
-        created, updated = codebook.apply_import(fresh, imported.themes, by=self.alice, source="codebook.qdc")
+        created, updated = actions.apply_import(fresh, imported.themes, by=self.alice, source="codebook.qdc")
         assert (created, updated) == (5, 0)
         again = refi.read_codebook("again.qdc", refi.write_qdc(codebook.current_themes(fresh, quotes=False, counts=False)))
 
@@ -322,7 +322,7 @@ class SheetImportTests(BaseTestCase):
 
     def test_the_preview_shows_what_is_created_and_what_is_merged_and_confirm_applies_it(self):
         make_code(self.project, name="Coping strategies")  # matched by path, any case
-        codebook.move_code(self.code, Code.objects.get(name="Coping strategies"), by=self.alice)
+        actions.move_code(self.code, Code.objects.get(name="Coping strategies"), by=self.alice)
         self.client.force_login(self.alice)
         upload = io.BytesIO(self.CSV.encode())
         upload.name = "codebook.csv"

@@ -72,7 +72,7 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(raw=awkward_text, data=st.data())
     def test_merged_and_exported_excerpts_still_quote_the_text_exactly(self, raw, data):
-        from transcripts import codebook, reports, review
+        from transcripts import reports, review
 
         text = spans.normalize_text(raw)
         if len(text) < 2:
@@ -91,7 +91,7 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
                 continue
             codes = data.draw(st.sampled_from([[source], [target], [source, target]]))
             made.append(actions.create_excerpt(transcript, start=start, end=end, codes=codes, by=lead))
-        codebook.merge_codes(source, target, by=lead)
+        actions.merge_codes(source, target, by=lead)
         self.assertEqual(Excerpt.objects.filter(transcript=transcript).count(), len(made))
         self.assertEqual(check_excerpts(project.transcripts.all())[1], [])
         for excerpt in made:

@@ -6,12 +6,26 @@ project reveals nothing about it.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import Code, Excerpt, Membership, Memo, Participant, Project, Transcript
-from .models import visible_excerpts_q
+from .models import (
+    Code,
+    Excerpt,
+    Membership,
+    Memo,
+    Participant,
+    Project,
+    Transcript,
+    TranscriptAssignment,
+    visible_excerpts_q,
+)
+
+T = TypeVar("T", bound=Model)
 
 
 class SecondFactorRequired(Exception):
@@ -35,11 +49,24 @@ def get_membership(user, project_id: int) -> Membership:
     return membership
 
 
+def get_for_member(user, queryset: QuerySet[T], *, project: str = "project", **lookup) -> tuple[T, Membership]:
+    """Return the one object `lookup` finds in `queryset` and the user's membership of its project;
+    Http404 for a missing object and for non-members.
+
+    `project` is the path from the object to its project ("transcript__project"), or "" when the
+    object is the project; `queryset` should select_related that path, so membership costs one query.
+    """
+    obj = get_object_or_404(queryset, **lookup)
+    owner = obj
+    for step in filter(None, project.split("__")):
+        owner = getattr(owner, step)
+    membership = get_membership(user, owner.pk)
+    membership.project = owner
+    return obj, membership
+
+
 def get_project_for_member(user, slug: str) -> tuple[Project, Membership]:
-    project = get_object_or_404(Project, slug=slug)
-    membership = get_membership(user, project.pk)
-    membership.project = project
-    return project, membership
+    return get_for_member(user, Project.objects.all(), project="", slug=slug)
 
 
 def get_transcript_for_member(user, transcript_id: int, *, defer_text: bool = False) -> tuple[Transcript, Membership]:
@@ -47,25 +74,19 @@ def get_transcript_for_member(user, transcript_id: int, *, defer_text: bool = Fa
     queryset = Transcript.objects.select_related("project", "participant")
     if defer_text:
         queryset = queryset.defer("text")
-    transcript = get_object_or_404(queryset, pk=transcript_id)
-    membership = get_membership(user, transcript.project_id)
-    membership.project = transcript.project
-    return transcript, membership
+    return get_for_member(user, queryset, pk=transcript_id)
 
 
 def get_code_for_member(user, code_id: int) -> tuple[Code, Membership]:
-    code = get_object_or_404(Code.objects.select_related("project"), pk=code_id)
-    membership = get_membership(user, code.project_id)
-    membership.project = code.project
-    return code, membership
+    return get_for_member(user, Code.objects.select_related("project"), pk=code_id)
 
 
 def get_excerpt_for_member(user, excerpt_id: int) -> tuple[Excerpt, Membership]:
     """Return the excerpt and the user's membership; Http404 for non-members and for an
     excerpt that blind coding hides from this member."""
-    excerpt = get_object_or_404(Excerpt.objects.select_related("transcript__project", "coder"), pk=excerpt_id)
-    membership = get_membership(user, excerpt.transcript.project_id)
-    membership.project = excerpt.transcript.project
+    excerpt, membership = get_for_member(
+        user, Excerpt.objects.select_related("transcript__project", "coder"), project="transcript__project", pk=excerpt_id
+    )
     rule = visible_excerpts_q(membership)
     if rule is not None and not Excerpt.objects.filter(rule, pk=excerpt.pk).exists():
         raise Http404("No such excerpt.")
@@ -73,30 +94,17 @@ def get_excerpt_for_member(user, excerpt_id: int) -> tuple[Excerpt, Membership]:
 
 
 def get_participant_for_member(user, participant_id: int) -> tuple[Participant, Membership]:
-    participant = get_object_or_404(Participant.objects.select_related("project"), pk=participant_id)
-    membership = get_membership(user, participant.project_id)
-    membership.project = participant.project
-    return participant, membership
+    return get_for_member(user, Participant.objects.select_related("project"), pk=participant_id)
 
 
 def get_memo_for_member(user, memo_id: int) -> tuple[Memo, Membership]:
-    memo = get_object_or_404(Memo.objects.select_related("project"), pk=memo_id)
-    membership = get_membership(user, memo.project_id)
-    membership.project = memo.project
-    return memo, membership
+    return get_for_member(user, Memo.objects.select_related("project"), pk=memo_id)
 
 
-def get_assignment_for_member(user, assignment_id: int):
+def get_assignment_for_member(user, assignment_id: int) -> tuple[TranscriptAssignment, Membership]:
     """Return an assignment and the user's membership; Http404 for non-members."""
-    from .models import TranscriptAssignment
-
-    assignment = get_object_or_404(
-        TranscriptAssignment.objects.select_related("transcript__project", "coder").defer("transcript__text"),
-        pk=assignment_id,
-    )
-    membership = get_membership(user, assignment.transcript.project_id)
-    membership.project = assignment.transcript.project
-    return assignment, membership
+    queryset = TranscriptAssignment.objects.select_related("transcript__project", "coder").defer("transcript__text")
+    return get_for_member(user, queryset, project="transcript__project", pk=assignment_id)
 
 
 def require(allowed: bool) -> None:

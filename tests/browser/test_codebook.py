@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.base import make_excerpt, make_project, make_transcript, make_user
 from tests.browser.base import BrowserTestCase
-from transcripts import codebook
+from transcripts import actions
 from transcripts.models import AuditEvent, Code, CodeApplication, Excerpt
 
 
@@ -18,14 +18,14 @@ class CodebookFlowTests(BrowserTestCase):
         self.alice = make_user("alice", first_name="Alice", last_name="Lead")
         self.project = make_project(self.alice)
         self.transcript = make_transcript(self.project, title="P07")
-        self.coping = codebook.create_code(self.project, by=self.alice, name="Coping strategies", color="#66bb6a",
+        self.coping = actions.create_code(self.project, by=self.alice, name="Coping strategies", color="#66bb6a",
                                            definition="Ways peers keep going.")
-        self.community = codebook.create_code(self.project, by=self.alice, name="Sense of community", color="#a5d6a7",
+        self.community = actions.create_code(self.project, by=self.alice, name="Sense of community", color="#a5d6a7",
                                               parent=self.coping, definition="Belonging to a group.",
                                               inclusion="Group rituals.", exclusion="One-to-one support.")
-        self.barriers = codebook.create_code(self.project, by=self.alice, name="Barriers", color="#ef5350")
-        self.stigma = codebook.create_code(self.project, by=self.alice, name="Stigma", color="#ffa726", parent=self.barriers)
-        self.judged = codebook.create_code(self.project, by=self.alice, name="Feeling judged", color="#ffcc80")
+        self.barriers = actions.create_code(self.project, by=self.alice, name="Barriers", color="#ef5350")
+        self.stigma = actions.create_code(self.project, by=self.alice, name="Stigma", color="#ffa726", parent=self.barriers)
+        self.judged = actions.create_code(self.project, by=self.alice, name="Feeling judged", color="#ffcc80")
         make_excerpt(self.transcript, [self.community], start=0, end=12)
         make_excerpt(self.transcript, [self.stigma, self.judged], start=13, end=20)
         make_excerpt(self.transcript, [self.judged], start=21, end=30)

@@ -1,9 +1,9 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
-from .coding import visible_excerpts_q
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
+from .visibility import visible_excerpts_q
 
 __all__ = [
     "Attribute",

@@ -10,6 +10,7 @@ from transcripts import spans
 from transcripts.spans import newline_offsets
 
 from .projects import Participant, Project
+from .visibility import visible_excerpts_q
 
 
 class TranscriptTextLocked(ValidationError):
@@ -22,8 +23,6 @@ class TranscriptQuerySet(models.QuerySet):
 
         Given the member, `n_excerpts` counts only the coding blind coding lets them see.
         """
-        from .coding import visible_excerpts_q  # coding imports this module
-
         rule = visible_excerpts_q(membership, "excerpts__") if membership is not None else None
         return (
             self.defer("text")

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import codebook
+from .. import actions, codebook
 from ..access import get_code_for_member, get_project_for_member, require
 from ..codebook_forms import CodebookUploadForm, CodeFieldsForm, ExportForm, MergeForm, MoveForm, NewCodeForm
 from ..http import HtmxHttpRequest
@@ -25,8 +25,7 @@ from ..interop.codebook import TEXT_FIELDS, Theme
 from ..interop.docx_writer import write_docx
 from ..interop.readers import ImportRefused
 from ..interop.readers.codebook_sheet import parse_codebook_sheet
-from ..models import Code
-from ..models.coding import visible_excerpts_q
+from ..models import Code, visible_excerpts_q
 
 TEMPLATE = "transcripts/codebook.html"
 IMPORT_SALT = "peercoding.codebook-import"
@@ -101,7 +100,7 @@ def code_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _render_codebook(request, project, membership, new_form=form, open_new=True)
     data = form.cleaned_data
     try:
-        code = codebook.create_code(
+        code = actions.create_code(
             project, by=request.user, parent=data["parent"], name=data["name"], color=data["color"],
             **{name: data[name].strip() for name in TEXT_FIELDS},
         )
@@ -120,7 +119,7 @@ def code_update(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     form = CodeFieldsForm(request.POST)
     if form.is_valid():
         try:
-            code = codebook.change_code(code, by=request.user, **form.cleaned_data)
+            code = actions.change_code(code, by=request.user, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, _errors(error))
         else:
@@ -138,7 +137,7 @@ def code_move(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         code, parent = form.cleaned_data["code"], form.cleaned_data["parent"]
         try:
-            codebook.move_code(code, parent, by=request.user)
+            actions.move_code(code, parent, by=request.user)
         except ValidationError as error:
             form.add_error(None, _errors(error))
         else:
@@ -155,7 +154,7 @@ def code_reorder(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     direction = request.POST.get("direction", "")
     if direction not in ("up", "down"):
         return _refused(request, code.project, membership, "Move a code up or down.")
-    codebook.reorder_code(code, direction, by=request.user)
+    actions.reorder_code(code, direction, by=request.user)
     return _changed(request, code.project, membership, f"“{code.name}” moved {direction}.")
 
 
@@ -165,7 +164,7 @@ def code_archive(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     code, membership = get_code_for_member(request.user, code_id)
     require(membership.is_lead())
     archived = request.POST.get("archived", "1") == "1"
-    codebook.archive_code(code, archived, by=request.user)
+    actions.archive_code(code, archived, by=request.user)
     verb = "archived" if archived else "brought back"
     return _changed(request, code.project, membership, f"“{code.name}” {verb}.")
 
@@ -179,7 +178,7 @@ def code_merge(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         source, target = form.cleaned_data["source"], form.cleaned_data["target"]
         try:
-            result = codebook.merge_codes(source, target, by=request.user)
+            result = actions.merge_codes(source, target, by=request.user)
         except ValidationError as error:
             form.add_error(None, _errors(error))
         else:
@@ -202,8 +201,8 @@ def code_delete(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     if confirmed:
         require(membership.is_lead())
     try:
-        codebook.delete_code(code, by=request.user, confirmed=confirmed)
-    except codebook.ConfirmationRequired as needed:
+        actions.delete_code(code, by=request.user, confirmed=confirmed)
+    except actions.ConfirmationRequired as needed:
         confirm = {"code": code, "n_excerpts": needed.n_excerpts, "n_lost": codebook.excerpts_lost_with(code), "message": str(needed)}
         return _render_codebook(request, project, membership, confirm_delete=confirm)
     except ValidationError as error:
@@ -242,7 +241,7 @@ def code_exemplar(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     require(membership.is_lead())
     application = get_object_or_404(code.applications, pk=request.POST.get("application") or 0)
     marked = request.POST.get("exemplar") == "1"
-    codebook.set_exemplar(application, marked, by=request.user)
+    actions.set_exemplar(application, marked, by=request.user)
     if not request.htmx:
         messages.success(request, "Exemplar marked." if marked else "Exemplar mark removed.")
         return redirect("code_detail", code.pk)
@@ -330,7 +329,7 @@ def codebook_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         except ImportRefused as refusal:
             form.add_error("file", refusal.message)
         else:
-            plan = codebook.plan_import(project, themes)
+            plan = actions.plan_import(project, themes)
             context.update(
                 previewed=True,
                 plan=plan,
@@ -356,7 +355,7 @@ def codebook_import_confirm(request: HtmxHttpRequest, slug: str) -> HttpResponse
         messages.error(request, "The preview expired or was altered; upload the codebook again.")
         return redirect("codebook_import", project.slug)
     try:
-        created, updated = codebook.apply_import(project, themes, by=request.user, source=data["source"])
+        created, updated = actions.apply_import(project, themes, by=request.user, source=data["source"])
     except ValidationError as error:
         messages.error(request, f"Nothing was imported: {_errors(error)}")
         return redirect("codebook_import", project.slug)

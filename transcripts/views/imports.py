@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from .. import imports
+from .. import actions
 from ..access import get_project_for_member, get_transcript_for_member, require
 from ..forms import SpeakerRolesForm, TranscriptUploadForm
 from ..http import HtmxHttpRequest
@@ -29,9 +29,9 @@ def import_transcripts(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         for upload in files:
             data = _read_capped(upload)
             if data is None:
-                results.append(imports.FileResult(name=upload.name, error=_too_big(upload.name)))
+                results.append(actions.FileResult(name=upload.name, error=_too_big(upload.name)))
                 continue
-            results.append(imports.import_transcript_file(project, upload.name, data, by=request.user))
+            results.append(actions.import_transcript_file(project, upload.name, data, by=request.user))
     context = {
         "project": project,
         "membership": membership,
@@ -65,7 +65,7 @@ def transcript_speakers(request: HtmxHttpRequest, transcript_id: int) -> HttpRes
     labels = list(transcript.turns.order_by("speaker").values_list("speaker", "role").distinct())
     form = SpeakerRolesForm(request.POST or None, labels=labels)
     if request.method == "POST" and form.is_valid():
-        imports.set_speaker_roles(transcript, form.roles(), by=request.user)
+        actions.set_speaker_roles(transcript, form.roles(), by=request.user)
         messages.success(request, f"Speakers of “{transcript.title}” saved.")
         return redirect("transcript_detail", transcript.pk)
     counts = dict(

@@ -1,13 +1,15 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import audit, imports
+from .. import actions, audit
 from ..access import get_project_for_member, require
 from ..forms import ParticipantForm, SheetUploadForm
 from ..http import HtmxHttpRequest
@@ -20,8 +22,6 @@ SHEET_SALT = "peercoding.participant-sheet"
 def _participant_table(project):
     attributes = list(project.attributes.all())
     participants = list(project.participants.prefetch_related("values").order_by("label"))
-    from django.db.models import Count
-
     n_transcripts = dict(
         project.transcripts.values("participant").annotate(n=Count("pk")).values_list("participant", "n")
     )
@@ -99,13 +99,11 @@ def participant_sheet_preview(request: HtmxHttpRequest, slug: str) -> HttpRespon
     sheet = None
     if form.is_valid():
         upload = form.cleaned_data["sheet"]
-        from django.conf import settings
-
         data = upload.read(settings.UPLOAD_MAX_BYTES + 1)
         try:
             if len(data) > settings.UPLOAD_MAX_BYTES:
                 raise ImportRefused(f"{upload.name} is larger than the upload limit.")
-            sheet = imports.read_participant_sheet(upload.name, data)
+            sheet = actions.read_participant_sheet(upload.name, data)
         except ImportRefused as refusal:
             error = str(refusal)
     else:
@@ -140,7 +138,7 @@ def participant_sheet_import(request: HtmxHttpRequest, slug: str) -> HttpRespons
         return redirect("participant_list", project.slug)
     kinds = {column.name: request.POST.get(f"kind_{index}", column.kind) for index, column in enumerate(sheet.columns)}
     try:
-        result = imports.import_participant_sheet(project, sheet, by=request.user, kinds=kinds)
+        result = actions.import_participant_sheet(project, sheet, by=request.user, kinds=kinds)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)

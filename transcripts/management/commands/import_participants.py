@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from transcripts.interop.readers import ImportRefused
-from transcripts.imports import import_participant_sheet, read_participant_sheet
+from transcripts.actions import import_participant_sheet, read_participant_sheet
 from transcripts.models import Membership, Project
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from transcripts.interop.readers import ACCEPTED_FORMATS
-from transcripts.imports import FileResult, import_transcript_file
+from transcripts.actions import FileResult, import_transcript_file
 from transcripts.models import Membership, Project
 
 

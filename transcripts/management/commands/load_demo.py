@@ -9,7 +9,7 @@ from django.db import transaction
 
 from transcripts import actions
 from transcripts.interop.readers import ACCEPTED_FORMATS
-from transcripts.imports import import_participant_sheet, import_transcript_file, read_participant_sheet
+from transcripts.actions import import_participant_sheet, import_transcript_file, read_participant_sheet
 from transcripts.models import Membership, Project
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"

@@ -1,0 +1,134 @@
+"""Writes that span models, must be atomic, or need an audit row, one module per area.
+
+Every write takes `by`, the user on whose behalf it acts, and records an AuditEvent inside the
+same transaction as the change. Call sites use `from transcripts import actions` and
+`actions.merge_codes(...)`; the areas are:
+
+    base          the errors writes raise, and the states their audit events store
+    members       projects, members, accounts, second factors
+    teamwork      assignments, blind coding, consensus
+    transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
+    participants  participants and participant sheets
+    coding        excerpts created, changed, deleted, undone; coding search hits
+    codebook      codes created, changed, moved, reordered, archived, merged, deleted,
+                  imported; exemplars
+"""
+
+from .base import CODE_FIELDS, ConfirmationRequired, StaleEdit, code_state, excerpt_state
+from .codebook import (
+    MergeResult,
+    PlannedCode,
+    apply_import,
+    archive_code,
+    change_code,
+    create_code,
+    delete_code,
+    merge_codes,
+    move_code,
+    next_order,
+    plan_import,
+    reorder_code,
+    set_exemplar,
+)
+from .coding import UNDOABLE, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
+from .members import (
+    change_role,
+    confirm_second_factor,
+    create_account,
+    create_project,
+    remove_member,
+    remove_second_factor,
+    set_role,
+)
+from .participants import (
+    LABEL_IN_NAME,
+    SheetResult,
+    canonical_label,
+    import_participant_sheet,
+    participant_for_label,
+    read_participant_sheet,
+)
+from .teamwork import (
+    assign_with_overlap,
+    remove_assignment,
+    set_assignment_done,
+    set_blinding,
+    set_transcript_blinding,
+    settle_consensus,
+)
+from .transcripts import (
+    INTERVIEWER_LABELS,
+    FileResult,
+    create_transcript,
+    deidentify_preview,
+    deidentify_transcript,
+    delete_transcript,
+    guess_participant_label,
+    guess_speaker_roles,
+    import_transcript_file,
+    set_speaker_roles,
+)
+
+__all__ = [
+    # base
+    "CODE_FIELDS",
+    "ConfirmationRequired",
+    "StaleEdit",
+    "code_state",
+    "excerpt_state",
+    # codebook
+    "MergeResult",
+    "PlannedCode",
+    "apply_import",
+    "archive_code",
+    "change_code",
+    "create_code",
+    "delete_code",
+    "merge_codes",
+    "move_code",
+    "next_order",
+    "plan_import",
+    "reorder_code",
+    "set_exemplar",
+    # coding
+    "UNDOABLE",
+    "change_excerpt",
+    "code_search_hits",
+    "create_excerpt",
+    "delete_excerpt",
+    "last_undoable",
+    "undo_last",
+    # members
+    "change_role",
+    "confirm_second_factor",
+    "create_account",
+    "create_project",
+    "remove_member",
+    "remove_second_factor",
+    "set_role",
+    # participants
+    "LABEL_IN_NAME",
+    "SheetResult",
+    "canonical_label",
+    "import_participant_sheet",
+    "participant_for_label",
+    "read_participant_sheet",
+    # teamwork
+    "assign_with_overlap",
+    "remove_assignment",
+    "set_assignment_done",
+    "set_blinding",
+    "set_transcript_blinding",
+    "settle_consensus",
+    # transcripts
+    "INTERVIEWER_LABELS",
+    "FileResult",
+    "create_transcript",
+    "deidentify_preview",
+    "deidentify_transcript",
+    "delete_transcript",
+    "guess_participant_label",
+    "guess_speaker_roles",
+    "import_transcript_file",
+    "set_speaker_roles",
+]
