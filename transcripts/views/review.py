@@ -25,7 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import actions, reports, review
+from .. import actions, review
+from ..review import reports
 from ..access import get_excerpt_for_member, get_project_for_member, require
 from ..http import HtmxHttpRequest
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
@@ -79,8 +80,8 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
                     "kind": "range",
                     "label": attribute.name,
                     "input": "number" if attribute.kind == Attribute.Kind.NUMBER else "date",
-                    "low": (key + "_min", review._plain(current.low) if current and current.low is not None else ""),
-                    "high": (key + "_max", review._plain(current.high) if current and current.high is not None else ""),
+                    "low": (key + "_min", review.query_value(current.low) if current and current.low is not None else ""),
+                    "high": (key + "_max", review.query_value(current.high) if current and current.high is not None else ""),
                     "open": current is not None,
                 }
             )
