@@ -26,11 +26,21 @@ from .matrices import (
     participant_matrix,
     shared_passages,
 )
-from .quotes import Context, Quote, QuoteCode, citation, context_around, quote_ids, quotes_for_code
+from .quotes import (
+    CONTEXT_SIZES,
+    Context,
+    Quote,
+    QuoteCode,
+    citation,
+    context_around,
+    quote_ids,
+    quotes_for_code,
+)
 from .summary import MEASURES, SORT_KEYS, heat_class, scope_participants, sort_rows, theme_summary, width_class
 from .text_search import MAX_HITS, hits_digest, mark_coded, search
 
 __all__ = [
+    "CONTEXT_SIZES",
     "MAX_HITS",
     "MEASURES",
     "SORT_KEYS",

@@ -159,6 +159,10 @@ def citation(quote: Quote) -> str:
     return quote.cite
 
 
+# The text around a quote comes in these sizes (characters each side); 0 shows none.
+CONTEXT_SIZES = (0, 300, 1000)
+
+
 @dataclass
 class Context:
     before: str
