@@ -72,7 +72,8 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(raw=awkward_text, data=st.data())
     def test_merged_and_exported_excerpts_still_quote_the_text_exactly(self, raw, data):
-        from transcripts import reports, review
+        from transcripts import review
+        from transcripts.review import reports
 
         text = spans.normalize_text(raw)
         if len(text) < 2:

@@ -168,7 +168,7 @@ class CooccurrenceSweepTests(TestCase):
 
 class BlindCodingOnTheReviewPagesTests(TestCase):
     """Every figure and quote counts only the coding the member may see; the rule reaches
-    applications through a prefix (review._prefixed), so it is checked on each page's function."""
+    applications through a prefix (ReviewFilters.conditions), so it is checked on each page's function."""
 
     @classmethod
     def setUpTestData(cls) -> None:

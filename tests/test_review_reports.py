@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from tests.base import make_code, make_excerpt, make_project, make_transcript, make_user
 from tests.review_study import Oracle, build_study
-from transcripts import actions, reports, review
+from transcripts import actions, review
 from transcripts.models import Excerpt, Membership, Pseudonym
+from transcripts.review import reports
 
 SECRET = "Real Name Smith"
 

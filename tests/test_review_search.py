@@ -10,6 +10,7 @@ from tests.base import make_code, make_participant, make_project, make_transcrip
 from transcripts import actions, review
 from transcripts.interop.readers import parse_transcript
 from transcripts.models import AuditEvent, Excerpt, Membership, Transcript
+from transcripts.review import text_search
 
 TEXTS = {
     "P01": "Interviewer: Does self-care help?\nP01: Self-care, yes. I am careful with my group chat.\n"
@@ -72,7 +73,7 @@ class SearchTests(TestCase):
     def test_the_search_stops_reading_transcripts_once_it_has_more_hits_than_it_shows(self):
         from unittest import mock
 
-        with mock.patch.object(review, "MAX_HITS", 1):
+        with mock.patch.object(text_search, "MAX_HITS", 1):
             hits = review.search(self.project, review.ReviewFilters(), "care")
         self.assertEqual([(hit.transcript.participant.label, hit.line) for hit in hits], [("P01", 1), ("P01", 2)])
 
@@ -91,7 +92,7 @@ class SearchTests(TestCase):
                            [self.transcripts["P02"].pk])
             self.assertIn("'supervision'", cursor.fetchone()[0])
             cursor.execute("SET enable_seqscan = off")
-            queryset = review._preselect(Transcript.objects.all(), "group chat", True)
+            queryset = text_search.preselect(Transcript.objects.all(), "group chat", True)
             plan = queryset.explain()
             cursor.execute("SET enable_seqscan = on")
         self.assertIn("transcript_search_vector", plan)

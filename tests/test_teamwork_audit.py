@@ -14,7 +14,7 @@ from tests.base import make_code
 from tests.teamwork_base import TeamworkTestCase
 from transcripts import actions
 from transcripts.models import AuditEvent
-from transcripts.views.audit import neutralize
+from transcripts.review.reports import spreadsheet_safe as neutralize
 
 
 class AuditPageTests(TeamworkTestCase):

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_GET
 from ..access import get_project_for_member, require
 from ..http import HtmxHttpRequest
 from ..models import AuditEvent
+from ..review.reports import spreadsheet_safe
 
 PAGE_SIZE = 50
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditFilterForm(forms.Form):
@@ -107,11 +107,6 @@ def audit_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, "transcripts/audit_list.html", context)
 
 
-def neutralize(value: str) -> str:
-    """Prefix an apostrophe to a cell a spreadsheet would read as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -130,7 +125,7 @@ def audit_export(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     def cell(value) -> str:
         if isinstance(value, (dict, list)):
             value = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
-        return neutralize("" if value is None else str(value))
+        return spreadsheet_safe("" if value is None else str(value))
 
     lines = [writer.writerow(header)]
     for event in events.order_by("pk").iterator(chunk_size=2000):

@@ -7,30 +7,25 @@ the filters change, so the view picks the partial from the request's target.
 
 from __future__ import annotations
 
-import html
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import actions, reports, review
+from .. import actions, review
+from ..review import reports
 from ..access import get_excerpt_for_member, get_project_for_member, require
 from ..http import HtmxHttpRequest
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
-
-CONTEXT_SIZES = (0, 300, 1000)
+from ..templatetags.review_html import id_url
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
 QUOTES_PER_PAGE = 200
 # The participant matrix shows this many participants at a time, so its size does not grow with the study.
@@ -79,8 +74,8 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
                     "kind": "range",
                     "label": attribute.name,
                     "input": "number" if attribute.kind == Attribute.Kind.NUMBER else "date",
-                    "low": (key + "_min", review._plain(current.low) if current and current.low is not None else ""),
-                    "high": (key + "_max", review._plain(current.high) if current and current.high is not None else ""),
+                    "low": (key + "_min", review.query_value(current.low) if current and current.low is not None else ""),
+                    "high": (key + "_max", review.query_value(current.high) if current and current.high is not None else ""),
                     "open": current is not None,
                 }
             )
@@ -104,18 +99,12 @@ MAX_CHECKBOXES = 30
 
 def _choices(label: str, name: str, items: list[tuple]) -> dict:
     """A filter group of (value, label, chosen) items: checkboxes, or a compact list box when there
-    are many. The list box's options are built here, as the quote cards are: the template engine
-    would spend tens of milliseconds on a thousand of them."""
+    are many (its options drawn by the filter_options tag: the template engine would spend tens of
+    milliseconds on a thousand of them)."""
     group = {"kind": "checks", "label": label, "name": name, "items": items, "open": any(c for _, _, c in items)}
     if len(items) > MAX_CHECKBOXES:
         group["kind"] = "select"
         group["size"] = min(12, len(items))
-        group["options"] = mark_safe(
-            "".join(
-                f'<option value="{html.escape(str(value))}"{" selected" if chosen else ""}>{html.escape(str(text))}</option>'
-                for value, text, chosen in items
-            )
-        )
     return group
 
 
@@ -138,7 +127,7 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if sort.lstrip("-") not in review.SORT_KEYS:
         sort = "codebook"
     rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree), sort)
-    quotes_url = _id_url("review_quotes", page.project.slug)
+    quotes_url = id_url("review_quotes", page.project.slug)
     query = page.filters.as_query()
     for row in rows:  # reversed once, not six times a row in the template
         row.url = f"{quotes_url(row.code.pk)}?{query}&subthemes=" if query else f"{quotes_url(row.code.pk)}?subthemes="
@@ -183,7 +172,8 @@ def review_quotes(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResp
         subthemes=subthemes,
         has_children=page.tree.has_children(code.pk),
         quotes=quotes,
-        cards=quote_cards(quotes, page.project, can_mark=page.membership.is_lead(), csrf_token=get_token(request), back=back),
+        can_mark=page.membership.is_lead(),
+        back=back,
         n_quotes=len(ids),
         first=first + 1,
         last=first + len(quotes),
@@ -193,97 +183,6 @@ def review_quotes(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResp
     if request.htmx and request.htmx.target == "more-quotes":
         return render(request, "transcripts/review_quotes.html#quote-page", context)
     return _render(request, "transcripts/review_quotes.html", context)
-
-
-def _id_url(name: str, *args) -> Callable[[int], str]:
-    """reverse() once for a URL whose last argument is an id; the result formats ids in."""
-    marker = "2147483647"
-    head, tail = reverse(name, args=[*args, int(marker)]).rsplit(marker, 1)
-    return lambda pk: f"{head}{pk}{tail}"
-
-
-# Quote cards are built here rather than in a template: a page shows 200 of them, and the
-# template engine spent about 0.4 ms on each, the whole budget of the page. Every value goes
-# through html.escape(), which is what Django's escape() and autoescaping call.
-
-
-def exemplar_form(app, url: str, csrf_token: str, back: str) -> str:
-    """The button that marks (or unmarks) an application as an exemplar of its code; leads only.
-
-    `app` is a CodeApplication or a review.QuoteCode (pk, code, is_exemplar).
-    """
-    name = html.escape(app.code.name)
-    label = f"★ Exemplar of {name}" if app.is_exemplar else f"☆ Mark as exemplar of {name}"
-    return (
-        f'<form id="exemplar-{app.pk}" class="inline-form" method="post" action="{html.escape(url)}"'
-        f' hx-post="{html.escape(url)}" hx-target="#exemplar-{app.pk}" hx-swap="outerHTML">'
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{html.escape(csrf_token)}">'
-        f'<input type="hidden" name="exemplar" value="{"0" if app.is_exemplar else "1"}">'
-        f'<input type="hidden" name="back" value="{html.escape(back)}">'
-        f'<button type="submit" class="button small exemplar-button{" on" if app.is_exemplar else ""}"'
-        f' aria-pressed="{"true" if app.is_exemplar else "false"}">{label}</button></form>'
-    )
-
-
-def excerpt_context(excerpt_id: int, url: str, n: int, around: review.Context | None = None) -> str:
-    """The text around a quote (n characters each side; 0 for none) and the buttons that change n."""
-    url = html.escape(url)
-    target = f"#context-{excerpt_id}"
-    parts = [f'<div id="context-{excerpt_id}" class="excerpt-context">']
-    if around is not None:
-        parts.append(
-            f'<p class="context-text">{"…" if around.clipped_before else ""}{html.escape(around.before)}'
-            f"<mark>{html.escape(around.quote)}</mark>{html.escape(around.after)}{'…' if around.clipped_after else ''}</p>"
-        )
-    parts.append('<div class="toolbar">')
-    if n < CONTEXT_SIZES[-1]:
-        more = CONTEXT_SIZES[CONTEXT_SIZES.index(n) + 1]
-        parts.append(
-            f'<a class="button small" href="{url}?n={more}" hx-get="{url}?n={more}" hx-target="{target}"'
-            f' hx-swap="outerHTML">{"More context" if n else "Show context"}</a>'
-        )
-    if n:
-        parts.append(
-            f'<a class="button small" href="{url}?n=0" hx-get="{url}?n=0" hx-target="{target}"'
-            f' hx-swap="outerHTML">Hide context</a>'
-        )
-    parts.append("</div></div>")
-    return "".join(parts)
-
-
-def quote_cards(quotes: list[review.Quote], project: Project, *, can_mark: bool, csrf_token: str, back: str) -> SafeString:
-    """One card per quote: the quote, its citation, codes and memo, and the buttons to open it in
-    its transcript, copy it with its citation, mark it an exemplar (leads) and show the text around it."""
-    open_url = _id_url("transcript_detail")
-    context_url = _id_url("review_context", project.slug)
-    exemplar_url = _id_url("review_exemplar", project.slug)
-    cards = []
-    for quote in quotes:
-        text, cite = html.escape(quote.quote), html.escape(quote.cite)
-        speaker = f" · speaker {html.escape(quote.speaker)}" if quote.speaker else ""
-        tags = "".join(
-            f'<span class="tag c-{app.code.pk}">{html.escape(app.code.name)}{" ★" if app.is_exemplar else ""}</span> '
-            for app in quote.codes
-        )
-        memo = f'<p class="memo"><span class="muted">Memo:</span> {linebreaksbr(quote.memo)}</p>' if quote.memo else ""
-        marks = []
-        for app in quote.matched:
-            if can_mark:
-                marks.append(exemplar_form(app, exemplar_url(app.pk), csrf_token, back))
-            elif app.is_exemplar:
-                marks.append(f'<span class="badge">★ exemplar of {html.escape(app.code.name)}</span>')
-        cards.append(
-            f'<article class="quote-card{" exemplar" if quote.exemplar else ""}" id="quote-{quote.pk}">'
-            f'<blockquote class="quote">{text}</blockquote>'
-            f'<p class="citation"><strong>{cite}</strong> · {html.escape(quote.transcript_title)}{speaker}'
-            f" · coded by {html.escape(quote.coder_name)}</p>"
-            f'<p class="codes">{tags}</p>{memo}'
-            f'<div class="toolbar quote-tools">'
-            f'<a class="button small" href="{open_url(quote.transcript_id)}?excerpt={quote.pk}">Open in transcript</a>'
-            f' <button type="button" class="button small copy-quote" data-copy="“{text}” ({cite})">Copy with citation</button>'
-            f' {"".join(marks)}</div>{excerpt_context(quote.pk, context_url(quote.pk), 0)}</article>\n'
-        )
-    return mark_safe("".join(cards))
 
 
 @login_required
@@ -297,9 +196,10 @@ def review_context(request: HtmxHttpRequest, slug: str, excerpt_id: int) -> Http
     if not request.htmx:
         return redirect(f"{reverse('transcript_detail', args=[excerpt.transcript_id])}?excerpt={excerpt.pk}")
     n = int(request.GET.get("n", "300")) if request.GET.get("n", "300").isdigit() else 300
-    n = min(CONTEXT_SIZES, key=lambda size: abs(size - n))
+    n = min(review.CONTEXT_SIZES, key=lambda size: abs(size - n))
     around = review.context_around(excerpt.transcript.text, excerpt.start, excerpt.end, n) if n else None
-    return HttpResponse(excerpt_context(excerpt.pk, reverse("review_context", args=[slug, excerpt.pk]), n, around))
+    context = {"excerpt_id": excerpt.pk, "url": reverse("review_context", args=[slug, excerpt.pk]), "n": n, "around": around}
+    return render(request, "transcripts/review_quotes.html#excerpt-context", context)
 
 
 @login_required
@@ -317,8 +217,8 @@ def review_exemplar(request: HtmxHttpRequest, slug: str, application_id: int) ->
         return redirect(back if back.startswith("/") and not back.startswith("//") else reverse(
             "review_quotes", args=[project.slug, application.code_id]
         ))
-    url = reverse("review_exemplar", args=[project.slug, application.pk])
-    response = HttpResponse(exemplar_form(application, url, get_token(request), back))
+    context = {"application": application, "project": project, "back": back}
+    response = render(request, "transcripts/review_quotes.html#exemplar-form", context)
     word = "Marked" if application.is_exemplar else "Unmarked"
     trigger_client_event(response, "notify", {"level": "success", "message": f"{word} as an exemplar of {application.code.name}."})
     return response
@@ -348,7 +248,6 @@ def review_matrix(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         turn["next"] = page.filters.as_query(page=matrix.page + 1)
     context = page.context(
         matrix=matrix,
-        table=matrix_table(matrix, page.project, attribute),
         attribute=attribute,
         last_column=matrix.first + len(matrix.columns) - 1,
         turn=turn,
@@ -363,71 +262,7 @@ def review_matrix(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def review_cooccurrence(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     page = _load(request, slug)
     result = review.cooccurrence(page.project, page.filters, page.tree)
-    table = cooccurrence_table(result, page.project, page.filters.as_query())
-    return _render(request, "transcripts/review_cooccurrence.html", page.context(result=result, table=table, keep=[]))
-
-
-# The heat tables are built here rather than in a template, as the quote cards are: a matrix has
-# a cell per code and participant (or code and code), thousands in a large study.
-
-
-def matrix_table(matrix: review.Matrix, project: Project, attribute: Attribute | None) -> SafeString:
-    """Codes × participants (or values of `attribute`); each cell opens its quotes."""
-    quotes_url = _id_url("review_quotes", project.slug)
-    head = "".join(f'<th scope="col" class="col-head">{html.escape(str(column.label))}</th>' for column in matrix.columns)
-    rows = []
-    for code, cells in matrix.rows:
-        url = quotes_url(code.pk)
-        tds = []
-        for cell in cells:
-            if cell["n"]:
-                people = f'<span class="people">/{cell["people"]}</span>' if attribute else ""
-                tds.append(
-                    f'<td class="heat {cell["heat"]}"><a href="{url}?{html.escape(cell["query"])}">{cell["n"]}{people}</a></td>'
-                )
-            else:
-                tds.append(f'<td class="heat {cell["heat"]}"></td>')
-        rows.append(
-            f'<tr class="depth-{code.depth}"><th scope="row"><span class="swatch c-{code.pk}"></span>{html.escape(code.name)}</th>'
-            f'{"".join(tds)}</tr>\n'
-        )
-    return mark_safe(
-        f'<table class="heat-table"><thead><tr><th scope="col">Code</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-    )
-
-
-def cooccurrence_table(result: review.Cooccurrence, project: Project, query: str) -> SafeString:
-    """Code × code pair counts; the diagonal is hatched, each other cell opens the shared passages."""
-    marker_a, marker_b = 2147483646, 2147483647
-    pattern = reverse("review_cooccurrence_detail", args=[project.slug, marker_a, marker_b])
-    head_a, rest = pattern.split(str(marker_a), 1)
-    middle, tail = rest.split(str(marker_b), 1)
-    suffix = f"{tail}?{html.escape(query)}" if query else tail
-    names = {code.pk: html.escape(code.name) for code in result.codes}
-    head = "".join(
-        f'<th scope="col" class="col-head"><span class="swatch c-{code.pk}"></span>{names[code.pk]}</th>' for code in result.codes
-    )
-    rows = []
-    for code, cells in zip(result.codes, result.cells):
-        tds = []
-        for cell in cells:
-            if cell["same"]:
-                tds.append('<td class="heat same" aria-label="same code"></td>')
-            elif cell["n"]:
-                other = cell["other"].pk
-                tds.append(
-                    f'<td class="heat {cell["heat"]}"><a href="{head_a}{code.pk}{middle}{other}{suffix}"'
-                    f' title="{names[code.pk]} with {names[other]}">{cell["n"]}</a></td>'
-                )
-            else:
-                tds.append(f'<td class="heat {cell["heat"]}"></td>')
-        rows.append(
-            f'<tr><th scope="row"><span class="swatch c-{code.pk}"></span>{names[code.pk]}</th>{"".join(tds)}</tr>\n'
-        )
-    return mark_safe(
-        f'<table class="heat-table cooccurrence"><thead><tr><th scope="col">Code</th>{head}</tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table>'
-    )
+    return _render(request, "transcripts/review_cooccurrence.html", page.context(result=result, keep=[]))
 
 
 @login_required
@@ -447,20 +282,19 @@ def review_cooccurrence_detail(request: HtmxHttpRequest, slug: str, a_id: int, b
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def review_query(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Text coded A AND B, or A but NOT B (the rule is in transcripts/review.py and on the page)."""
+    """Text coded A AND B, or A but NOT B (the rule is in transcripts/review/matrices.py and on the page)."""
     page = _load(request, slug)
     a = page.tree.by_id.get(int(request.GET["a"])) if request.GET.get("a", "").isdigit() else None
     b = page.tree.by_id.get(int(request.GET["b"])) if request.GET.get("b", "").isdigit() else None
     negate = request.GET.get("op") == "not"
     subthemes = request.GET.get("subthemes") == "1"
-    results, cards = None, ""
+    results = None
     if a is not None and b is not None:
         results = review.coded_a_and_b(page.project, page.filters, page.tree, a, b, negate=negate, subthemes=subthemes)
-        cards = quote_cards(results, page.project, can_mark=False, csrf_token="", back="")
     keep = [("a", a.pk if a else ""), ("b", b.pk if b else ""), ("op", "not" if negate else "and")]
     if subthemes:
         keep.append(("subthemes", "1"))
-    context = page.context(a=a, b=b, negate=negate, subthemes=subthemes, results=results, cards=cards, keep=keep)
+    context = page.context(a=a, b=b, negate=negate, subthemes=subthemes, results=results, keep=keep)
     return _render(request, "transcripts/review_query.html", context)
 
 

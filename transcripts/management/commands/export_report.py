@@ -5,8 +5,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
 
-from transcripts import reports, review
+from transcripts import review
 from transcripts.models import Attribute, Project
+from transcripts.review import reports
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Reports of the review: a .docx for the results section, and the coded excerpts as .csv or .xlsx.
 
-The figures come from transcripts.review, so a report says what the pages say for the same
+The figures come from the review's own modules, so a report says what the pages say for the same
 filters. Nothing here reads the de-identification list (Pseudonym).
 
 A report is written into a file as its rows stream from the database (one row per excerpt and
@@ -21,11 +21,20 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
+from docx import Document
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
-from . import review, spans
-from .models import AttributeValue, Project, Transcript
+from .. import spans
+from ..models import AttributeValue, Project, Transcript
+from .filters import FilterOptions, ReviewFilters, Tree, query_value
+from .quotes import speaker_at_start
+from .summary import ThemeRow, scope_participants, theme_summary
 
-# A spreadsheet runs cell text that starts with these as a formula (CSV injection).
+# A spreadsheet runs cell text that starts with these as a formula (CSV injection); every
+# spreadsheet we write (these reports, the audit trail's .csv) goes through spreadsheet_safe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -63,12 +72,12 @@ class Sources:
         return spans.line_at(self.breaks[transcript_id], offset)
 
     def citation(self, transcript_id: int, offset: int) -> str:
-        """As review.citation words it: participant label (or transcript title) and line."""
+        """As quotes.citation words it: participant label (or transcript title) and line."""
         who = self.participants[transcript_id][1] or self.titles[transcript_id]
         return f"{who}, line {self.line(transcript_id, offset)}"
 
 
-def coded(project: Project, filters: review.ReviewFilters, tree: review.Tree, *, exemplars_only: bool) -> QuerySet:
+def coded(project: Project, filters: ReviewFilters, tree: Tree, *, exemplars_only: bool) -> QuerySet:
     """Every application of a code to an excerpt that passes the filters, with the code's codebook position."""
     applications = filters.application_queryset(project)
     if exemplars_only:
@@ -84,7 +93,7 @@ IN_TRANSCRIPT_ORDER = ("excerpt__transcript__title", "excerpt__transcript_id", "
 
 
 def excerpt_rows(
-    project: Project, filters: review.ReviewFilters, tree: review.Tree, *, exemplars_only: bool = False
+    project: Project, filters: ReviewFilters, tree: Tree, *, exemplars_only: bool = False
 ) -> Iterator[list]:
     """The header, then one row per excerpt and code, in transcript order (four queries)."""
     attributes = list(project.attributes.all())
@@ -99,7 +108,7 @@ def excerpt_rows(
            "code path", "exemplar", "start", "end", "line", "text", "memo", "created"]
     rows = (
         coded(project, filters, tree, exemplars_only=exemplars_only)
-        .annotate(speaker=review.speaker_at_start("excerpt__"))
+        .annotate(speaker=speaker_at_start("excerpt__"))
         .order_by(*IN_TRANSCRIPT_ORDER, "position")
         .values_list("excerpt__transcript_id", "speaker", "excerpt__coder__username", "code_id", "is_exemplar",
                      "excerpt__start", "excerpt__end", "excerpt__quote", "excerpt__memo", "excerpt__created_at")
@@ -138,11 +147,6 @@ def write_csv(rows: Iterator[list], out: BinaryIO) -> None:
 
 def write_xlsx(rows: Iterator[list], title: str, out: BinaryIO) -> None:
     """The rows as one sheet, written row by row (openpyxl's write-only mode: no cell objects kept)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Coded excerpts")
     sheet.freeze_panes = "A2"
@@ -162,7 +166,7 @@ def write_xlsx(rows: Iterator[list], title: str, out: BinaryIO) -> None:
 
 
 def write_docx(
-    project: Project, filters: review.ReviewFilters, tree: review.Tree, options: review.FilterOptions, out: BinaryIO,
+    project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions, out: BinaryIO,
     *, exemplars_only: bool = False,
 ) -> None:
     """Themes in codebook order, each with its counts and quotes cited by participant and line.
@@ -171,10 +175,8 @@ def write_docx(
     which can run to hundreds of thousands of paragraphs, are then written straight into the
     package's document.xml as they stream from the database.
     """
-    from docx import Document
-
-    rows = review.theme_summary(project, filters, tree)
-    n_participants = review.scope_participants(project, filters)
+    rows = theme_summary(project, filters, tree)
+    n_participants = scope_participants(project, filters)
     document = Document()
     document.core_properties.title = f"{project.name}: themes"
     document.add_heading(f"{project.name}: themes", level=0)
@@ -199,37 +201,47 @@ def write_docx(
               **{level: document.styles[f"Heading {level}"].style_id for level in (1, 2, 3, 4)}}
     skeleton = io.BytesIO()
     document.save(skeleton)
+    themes = _theme_paragraphs(project, filters, tree, rows, n_participants, styles, exemplars_only=exemplars_only)
+    _stream_into_body(skeleton, out, themes)
 
-    def themes() -> Iterator[str]:
-        sources = Sources(project)
-        quotes = (
-            coded(project, filters, tree, exemplars_only=exemplars_only)
-            .order_by("position", "-is_exemplar", *IN_TRANSCRIPT_ORDER)
-            .values_list("position", "excerpt__transcript_id", "excerpt__start", "excerpt__quote")
-            .iterator(CHUNK)
+
+def _theme_paragraphs(
+    project: Project, filters: ReviewFilters, tree: Tree, rows: list[ThemeRow], n_participants: int,
+    styles: dict, *, exemplars_only: bool,
+) -> Iterator[str]:
+    """Each theme's heading, definition and figures, then its quotes, as WordprocessingML paragraphs."""
+    sources = Sources(project)
+    quotes = (
+        coded(project, filters, tree, exemplars_only=exemplars_only)
+        .order_by("position", "-is_exemplar", *IN_TRANSCRIPT_ORDER)
+        .values_list("position", "excerpt__transcript_id", "excerpt__start", "excerpt__quote")
+        .iterator(CHUNK)
+    )
+    pending = next(quotes, None)
+    position = {code.pk: n for n, code in enumerate(tree.codes)}
+    for row in rows:
+        here = position[row.code.pk]
+        while pending is not None and pending[0] < here:  # a code the summary leaves out
+            pending = next(quotes, None)
+        yield paragraph_xml(row.code.name, style=styles[min(row.depth + 1, 4)])
+        if row.code.definition:
+            yield paragraph_xml(row.code.definition, italic=True)
+        total = row.total
+        subthemes = " (with its subthemes)" if row.has_children else ""
+        yield paragraph_xml(
+            f"{total.excerpts} excerpt{'s' if total.excerpts != 1 else ''} from {total.participants} of "
+            f"{n_participants} participants in {total.transcripts} transcript{'s' if total.transcripts != 1 else ''}, "
+            f"coded by {total.coders}{subthemes}."
         )
-        pending = next(quotes, None)
-        position = {code.pk: n for n, code in enumerate(tree.codes)}
-        for row in rows:
-            here = position[row.code.pk]
-            while pending is not None and pending[0] < here:  # a code the summary leaves out
-                pending = next(quotes, None)
-            yield paragraph_xml(row.code.name, style=styles[min(row.depth + 1, 4)])
-            if row.code.definition:
-                yield paragraph_xml(row.code.definition, italic=True)
-            total = row.total
-            subthemes = " (with its subthemes)" if row.has_children else ""
-            yield paragraph_xml(
-                f"{total.excerpts} excerpt{'s' if total.excerpts != 1 else ''} from {total.participants} of "
-                f"{n_participants} participants in {total.transcripts} transcript{'s' if total.transcripts != 1 else ''}, "
-                f"coded by {total.coders}{subthemes}."
-            )
-            while pending is not None and pending[0] == here:
-                _, transcript_id, start, quote = pending
-                yield paragraph_xml(f"“{quote}”", style=styles["quote"],
-                                    cited=f" ({sources.citation(transcript_id, start)})")
-                pending = next(quotes, None)
+        while pending is not None and pending[0] == here:
+            _, transcript_id, start, quote = pending
+            yield paragraph_xml(f"“{quote}”", style=styles["quote"],
+                                cited=f" ({sources.citation(transcript_id, start)})")
+            pending = next(quotes, None)
 
+
+def _stream_into_body(skeleton: io.BytesIO, out: BinaryIO, pieces: Iterator[str]) -> None:
+    """Copy the .docx package `skeleton` into `out`, writing `pieces` at the end of its body."""
     with zipfile.ZipFile(skeleton) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
         for item in source.infolist():
             if item.filename != "word/document.xml":
@@ -242,7 +254,7 @@ def write_docx(
             with package.open(streamed, "w", force_zip64=True) as part:
                 part.write(xml[:end].encode("utf-8"))
                 buffer = []
-                for piece in themes():
+                for piece in pieces:
                     buffer.append(piece)
                     if len(buffer) >= 500:
                         part.write("".join(buffer).encode("utf-8"))
@@ -282,15 +294,15 @@ def _run_xml(text: str, properties: str) -> str:
     return "".join(parts)
 
 
-def describe(filters: review.ReviewFilters, options: review.FilterOptions) -> list[str]:
+def describe(filters: ReviewFilters, options: FilterOptions) -> list[str]:
     """The filters in words, for a report's reader."""
     parts = []
     for item in filters.attributes:
         if item.values:
             parts.append(f"{item.attribute.name}: {' or '.join(item.values)}")
         else:
-            low = review._plain(item.low) if item.low is not None else "…"
-            high = review._plain(item.high) if item.high is not None else "…"
+            low = query_value(item.low) if item.low is not None else "…"
+            high = query_value(item.high) if item.high is not None else "…"
             parts.append(f"{item.attribute.name}: {low} to {high}")
     names = {u.pk: u.get_username() for u in options.coders}
     if filters.coders:
@@ -309,12 +321,12 @@ def describe(filters: review.ReviewFilters, options: review.FilterOptions) -> li
 
 
 def render(
-    fmt: str, project: Project, filters: review.ReviewFilters, tree: review.Tree, out: BinaryIO, *,
-    exemplars_only: bool = False, options: review.FilterOptions | None = None,
+    fmt: str, project: Project, filters: ReviewFilters, tree: Tree, out: BinaryIO, *,
+    exemplars_only: bool = False, options: FilterOptions | None = None,
 ) -> str:
     """Write the report into `out` (a binary file); return its content type. fmt is docx, csv or xlsx."""
     if fmt == "docx":
-        options = options or review.FilterOptions.load(project)
+        options = options or FilterOptions.load(project)
         write_docx(project, filters, tree, options, out, exemplars_only=exemplars_only)
     elif fmt == "csv":
         write_csv(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only), out)

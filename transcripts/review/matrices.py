@@ -1,0 +1,271 @@
+"""Matrices (code × participant, code × attribute value), co-occurrence, and A AND / NOT B.
+
+- Two codes co-occur when they are applied to the same excerpt, or to two excerpts of the same
+  transcript that share at least one character (a.start < b.end and b.start < a.end). The count
+  for (A, B) is the number of such (excerpt coded A, excerpt coded B) pairs; an excerpt that
+  carries both codes is one pair.
+- "A AND B" lists the excerpts coded A that carry B or share at least one character with an
+  excerpt coded B; "A NOT B" lists the excerpts coded A that do neither. With "include
+  subthemes", A and B each stand for the code and every code below it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Subquery
+
+from ..models import Attribute, AttributeValue, Code, CodeApplication, Excerpt, Participant, Project
+from .filters import FilterOptions, ReviewFilters, Tree
+from .quotes import Quote, load_quotes
+from .summary import counts_by_code, heat_class
+
+@dataclass
+class Column:
+    key: object  # participant id or attribute value
+    label: str
+    query: str  # extra query-string pairs that narrow the quotes to this column
+
+
+@dataclass
+class Matrix:
+    rows: list[tuple[Code, list[dict]]]  # (code, cells); a cell has n, people, heat and query
+    columns: list[Column]
+    attribute: Attribute | None = None
+    # The participant matrix comes a page of columns at a time; these say which page.
+    page: int = 1
+    pages: int = 1
+    n_columns: int = 0  # columns over every page
+    first: int = 0  # 1-based number of the first column shown (0 when none)
+
+
+def participant_matrix(
+    project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions, *, page: int = 1, per_page: int | None = None
+) -> Matrix:
+    """Excerpts per code (with subthemes) and participant; two queries.
+
+    The columns are the participants with at least one excerpt passing the filters, in label
+    order; with `per_page`, only page `page` of them (clamped to the pages there are), and only
+    those participants' applications are counted. Heat is relative to the page shown.
+    """
+    present = _participants_coded(project, filters) if tree.codes else set()
+    every = [p for p in options.participants if p.pk in present]
+    pages = max(1, -(-len(every) // per_page)) if per_page else 1
+    page = min(max(page, 1), pages)
+    shown = every[(page - 1) * per_page : page * per_page] if per_page else every
+    counts = {}
+    if shown:
+        applications = filters.application_queryset(project)
+        if per_page and len(shown) < len(every):
+            # By transcript, which the (transcript, start) index finds, rather than by participant.
+            wanted = {p.pk for p in shown}
+            transcripts = [t.pk for t in options.transcripts if t.participant_id in wanted]
+            applications = applications.filter(excerpt__transcript_id__in=transcripts)
+        by = ("excerpt__transcript__participant_id",)
+        counts = counts_by_code(applications, tree, by=by, measures=("excerpts",))[1]
+    columns = [Column(p.pk, p.label, urlencode([("participant", p.pk)])) for p in shown]
+    matrix = _matrix(tree, counts, columns, filters, drop_keys=("participant",))
+    matrix.page, matrix.pages, matrix.n_columns = page, pages, len(every)
+    matrix.first = (page - 1) * per_page + 1 if per_page and shown else (1 if shown else 0)
+    return matrix
+
+
+def _participants_coded(project: Project, filters: ReviewFilters) -> set[int]:
+    """The ids of participants with at least one application passing the filters (one query).
+
+    A scalar subquery with LIMIT 1 per participant, which the planner runs as one probe of the
+    (transcript, start) and (excerpt, code) indexes that stops at the first application found;
+    an EXISTS would be turned into a join over every application of the project.
+    """
+    first = filters.application_queryset(project).filter(excerpt__transcript__participant_id=OuterRef("pk"))
+    return set(
+        Participant.objects.filter(project=project)
+        .annotate(first=Subquery(first.order_by().values("pk")[:1]))
+        .filter(first__isnull=False)
+        .values_list("pk", flat=True)
+    )
+
+
+def attribute_matrix(
+    project: Project, filters: ReviewFilters, tree: Tree, attribute: Attribute
+) -> Matrix:
+    """Excerpts and distinct participants per code (with subthemes) and value of one attribute; one query."""
+    applications = filters.application_queryset(project).annotate(
+        attribute_value=Subquery(
+            AttributeValue.objects.filter(
+                participant_id=OuterRef("excerpt__transcript__participant_id"), attribute_id=attribute.pk
+            ).values("value")[:1]
+        )
+    )
+    counts = counts_by_code(applications, tree, by=("attribute_value",), measures=("excerpts", "participants"))[1] if tree.codes else {}
+    values = {key[1] for key in counts if key[1]}
+    if attribute.kind == Attribute.Kind.NUMBER:
+        ordered = sorted(values, key=lambda v: Decimal(v))
+    elif attribute.kind == Attribute.Kind.CHOICE and attribute.choices:
+        ordered = [c for c in attribute.choices if c in values] + sorted(values - set(attribute.choices))
+    else:
+        ordered = sorted(values)
+    key = f"a{attribute.pk}"
+    columns = []
+    for value in ordered:
+        if attribute.kind in (Attribute.Kind.NUMBER, Attribute.Kind.DATE):
+            narrow = urlencode([(f"{key}_min", value), (f"{key}_max", value)])
+        else:
+            narrow = urlencode([(key, value)])
+        columns.append(Column(value, value, narrow))
+    matrix = _matrix(tree, counts, columns, filters, drop_keys=(key, f"{key}_min", f"{key}_max"))
+    matrix.attribute = attribute
+    return matrix
+
+
+def _matrix(tree: Tree, counts: dict, columns: list[Column], filters: ReviewFilters, drop_keys=()) -> Matrix:
+    most = max((row["excerpts"] for row in counts.values()), default=0)
+    base = urlencode([(k, v) for k, v in filters.params() if k not in drop_keys])
+    queries = [(base + "&" if base else "") + column.query + "&subthemes=1" for column in columns]
+    rows = []
+    for code in tree.codes:
+        cells = []
+        for column, query in zip(columns, queries):
+            row = counts.get((code.pk, column.key))
+            n = row["excerpts"] if row else 0
+            cells.append({"n": n, "people": row.get("participants", 0) if row else 0, "heat": heat_class(n, most), "query": query})
+        rows.append((code, cells))
+    return Matrix(rows=rows, columns=columns)
+
+
+# Co-occurrence and AND / NOT ------------------------------------------------------------------------
+
+
+def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] | None = None, *, ids: bool = False) -> list[tuple]:
+    """The pairs of applications whose excerpts are the same or share at least one character of one
+    transcript, both passing the filters; one query.
+
+    Rows are (code of X, code of Y, same excerpt, count) for two different codes, or with `ids`
+    (code of X, code of Y, same excerpt, X, Y) for any two codes. Each pair of distinct excerpts
+    comes once, from the one that starts first (the lower id when they start together), so the
+    search for Y is a range of the (transcript, start) index: Y starts in [X.start, X.end). An
+    excerpt paired with itself comes once per ordered pair of its codes.
+    """
+    applications = filters.application_queryset(project)
+    if code_ids is not None:
+        applications = applications.filter(code_id__in=code_ids)
+    side, params = (
+        applications.values(
+            p_excerpt=F("excerpt_id"), p_code=F("code_id"), p_transcript=F("excerpt__transcript_id"),
+            p_start=F("excerpt__start"), p_end=F("excerpt__end"),
+        )
+        .order_by()
+        .query.sql_with_params()
+    )
+    same = "CASE WHEN x.p_excerpt = y.p_excerpt THEN 1 ELSE 0 END"
+    if ids:
+        select, group, other = f"x.p_code, y.p_code, {same}, x.p_excerpt, y.p_excerpt", "", ""
+    else:
+        # A code never co-occurs with itself: leaving those pairs out (every application with
+        # itself among them) halves the rows to group.
+        select, group = f"x.p_code, y.p_code, {same}, COUNT(*)", f" GROUP BY x.p_code, y.p_code, {same}"
+        other = " AND y.p_code <> x.p_code"
+    sql = (
+        f"SELECT {select} FROM ({side}) x INNER JOIN ({side}) y"
+        " ON y.p_transcript = x.p_transcript AND y.p_start >= x.p_start AND y.p_start < x.p_end"
+        f" AND (y.p_start > x.p_start OR y.p_excerpt >= x.p_excerpt){other}" + group
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *params])
+        return cursor.fetchall()
+
+
+@dataclass
+class Cooccurrence:
+    codes: list[Code]
+    cells: list[list[dict]]  # row per code; a cell has n, heat and the other code
+    most: int
+
+
+def cooccurrence_counts(project: Project, filters: ReviewFilters) -> dict[tuple[int, int], int]:
+    """(code A, code B) -> how many (excerpt coded A, excerpt coded B) pairs share text, A != B."""
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for x_code, y_code, same, n in _overlapping(project, filters):
+        if x_code == y_code:
+            continue
+        counts[(x_code, y_code)] += n
+        if not same:
+            counts[(y_code, x_code)] += n
+    return dict(counts)
+
+
+def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccurrence:
+    """Pair counts for every two codes (one query); the diagonal is left empty."""
+    counts = cooccurrence_counts(project, filters)
+    most = max(counts.values(), default=0)
+    cells = []
+    for a in tree.codes:
+        cells.append(
+            [
+                {"row": a, "other": b, "n": counts.get((a.pk, b.pk), 0), "heat": heat_class(counts.get((a.pk, b.pk), 0), most),
+                 "same": a.pk == b.pk}
+                for b in tree.codes
+            ]
+        )
+    return Cooccurrence(codes=tree.codes, cells=cells, most=most)
+
+
+@dataclass
+class SharedPassage:
+    a: Quote  # coded A
+    b: Quote  # coded B
+    shared: str
+    line: int
+    same: bool
+
+
+def shared_passages(project: Project, filters: ReviewFilters, a: Code, b: Code) -> list[SharedPassage]:
+    """The pairs behind one co-occurrence cell, with the text they share (two queries)."""
+    rows = []
+    for x_code, y_code, same, x_id, y_id in _overlapping(project, filters, [a.pk, b.pk], ids=True):
+        if x_code == a.pk and y_code == b.pk:
+            rows.append((x_id, y_id))
+        if x_code == b.pk and y_code == a.pk and not same:
+            rows.append((y_id, x_id))
+    ids = {pk for pair in rows for pk in pair}
+    excerpts = {quote.pk: quote for quote in load_quotes(Excerpt.objects.filter(pk__in=ids), None)} if ids else {}
+    passages = []
+    for x_id, y_id in rows:
+        x, y = excerpts[x_id], excerpts[y_id]
+        start, end = max(x.start, y.start), min(x.end, y.end)
+        passages.append(
+            SharedPassage(
+                a=x,
+                b=y,
+                shared=x.quote[start - x.start : end - x.start],
+                line=x.line if x.start >= y.start else y.line,
+                same=x_id == y_id,
+            )
+        )
+    passages.sort(key=lambda p: (p.a.transcript_title, p.a.transcript_id, p.a.start, p.b.start))
+    return passages
+
+
+def coded_a_and_b(
+    project: Project, filters: ReviewFilters, tree: Tree, a: Code, b: Code, *, negate: bool, subthemes: bool
+) -> list[Quote]:
+    """Excerpts coded A that carry or overlap B ("A AND B"), or that do neither ("A NOT B")."""
+    a_ids = tree.subtree(a.pk) if subthemes else [a.pk]
+    b_ids = tree.subtree(b.pk) if subthemes else [b.pk]
+    excerpts = filters.excerpt_queryset(project)
+    touches_b = Exists(
+        CodeApplication.objects.filter(
+            code_id__in=b_ids,
+            excerpt__in=excerpts.values("pk"),
+            excerpt__transcript_id=OuterRef("transcript_id"),
+            excerpt__start__lt=OuterRef("end"),
+            excerpt__end__gt=OuterRef("start"),
+        )
+    )
+    found = excerpts.filter(Exists(CodeApplication.objects.filter(excerpt_id=OuterRef("pk"), code_id__in=a_ids)))
+    found = found.exclude(touches_b) if negate else found.filter(touches_b)
+    return load_quotes(found, tree)
