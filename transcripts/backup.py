@@ -26,6 +26,8 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from . import audit
+
 FORMAT = "peercoding-backup"
 FORMAT_VERSION = 1
 USER_FIELDS = [
@@ -172,4 +174,6 @@ def restore(data: bytes) -> Manifest:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+    # The restored chains are checked from where they stand now (see transcripts.audit).
+    transaction.on_commit(lambda: audit.note_heads(new_database=True))
     return Manifest(scope=manifest["scope"], counts=manifest["counts"], migrations=manifest["migrations"])

@@ -2,7 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from transcripts.audit import verify_chain
 from transcripts.backup import RestoreRefused, restore
+from transcripts.management.commands.verify_audit import describe
 
 
 class Command(BaseCommand):
@@ -21,3 +23,9 @@ class Command(BaseCommand):
             raise CommandError(str(refusal)) from None
         total = sum(manifest.counts.values())
         self.stdout.write(f"restored {total} objects ({manifest.scope})")
+        # Restored whatever the trail says: a restore is how data comes back after a loss.
+        report = verify_chain()
+        if report.ok:
+            self.stdout.write(f"The restored audit trail is intact: {report.checked} events in {report.chains} chains.")
+        else:
+            self.stderr.write(f"Warning: the restored audit trail does not verify: {describe(report)}")
