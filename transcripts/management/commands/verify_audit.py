@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if not report.ok:
             raise CommandError(f"The audit trail was altered: {describe(report)}")
         self.stdout.write(
-            f"The audit trail is intact: {report.checked} events in {report.chains} chains checked against "
+            f"The audit trail is intact: {report.checked} events in {report.chains} chain{'s' if report.chains != 1 else ''} checked against "
             f"their keyed hashes and the checkpoint file {settings.AUDIT_CHECKPOINT_FILE}."
         )
         if report.unconfirmed:
