@@ -174,3 +174,53 @@ class RestoredProjectTests(TransactionTestCase):
             tables = [m._meta.db_table for m in reversed(backup.app_models())] + [get_user_model()._meta.db_table]
             for table in tables:
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+
+
+class UpgradeTests(TransactionTestCase):
+    """Migration 0010 checks the old site-wide chain, then seals every record the new way."""
+
+    def downgrade_with_records(self, tamper: bool = False) -> list[int]:
+        import importlib
+
+        from django.db.migrations.executor import MigrationExecutor
+
+        lead = make_user("lead")
+        project = make_project(lead)
+        make_code(project)
+        make_code(make_project(make_user("other"), name="Other", slug="other"), name="Elsewhere")
+        call_command("migrate", "transcripts", "0009", verbosity=0)
+        old = importlib.import_module("transcripts.migrations.0010_audit_chain_per_project")
+        state = MigrationExecutor(connection).loader.project_state(("transcripts", "0009_transcript_search_vector"))
+        OldEvent = state.apps.get_model("transcripts", "AuditEvent")
+        previous = ""
+        ids = []
+        for event in OldEvent.objects.order_by("pk"):  # as the previous version wrote them
+            event.prev_hash = previous
+            event.hash = old.legacy_hash(event)
+            OldEvent.objects.filter(pk=event.pk).update(prev_hash=event.prev_hash, hash=event.hash)
+            previous = event.hash
+            ids.append(event.pk)
+        if tamper:
+            OldEvent.objects.filter(pk=ids[1]).update(actor_name="mallory")
+        return ids
+
+    def test_an_intact_old_trail_is_sealed_again_and_verifies(self):
+        ids = self.downgrade_with_records()
+        call_command("migrate", verbosity=0)
+        report = audit.verify_chain()
+        assert report.ok, report.problem
+        assert report.unconfirmed == 0
+        note = AuditEvent.objects.get(verb="audit.resealed")
+        assert note.project_id is None
+        assert note.after == {"records": len(ids), "old_chain_intact": True, "old_chain_broken_at": None,
+                              "old_chain_head": note.after["old_chain_head"]}
+        assert len(note.after["old_chain_head"]) == 64
+
+    def test_an_old_trail_altered_before_the_upgrade_stays_on_record(self):
+        ids = self.downgrade_with_records(tamper=True)
+        call_command("migrate", verbosity=0)
+        note = AuditEvent.objects.get(verb="audit.resealed")
+        assert (note.after["old_chain_intact"], note.after["old_chain_broken_at"]) == (False, ids[1])
+        out = io.StringIO()
+        call_command("verify_audit", stdout=out)  # the records verify from the upgrade on
+        assert "intact" in out.getvalue()

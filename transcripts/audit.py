@@ -181,10 +181,16 @@ def record(
     object_repr: str = "",
 ) -> AuditEvent:
     """Append one event to the trail. Call inside the transaction that makes the change."""
+    # A transaction of its own when called outside one, so that reading the chain's head and
+    # appending to it happen under one lock (the advisory lock, or SQLite's write lock).
+    with transaction.atomic(savepoint=False):
+        return _append_event(verb, by, getattr(project, "pk", project), obj, before, after, object_repr)
+
+
+def _append_event(verb, by, project_id, obj, before, after, object_repr) -> AuditEvent:  # noqa: ANN001
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-    project_id = getattr(project, "pk", project)
     last = AuditEvent.objects.filter(project_id=project_id).order_by("-seq").values_list("seq", "hash").first()
     actor = by if by is not None and getattr(by, "is_authenticated", False) else None
     event = AuditEvent(
