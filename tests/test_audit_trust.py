@@ -120,7 +120,11 @@ class RestoredProjectTests(TransactionTestCase):
         self.build()
         archive = backup.dump(self.project)
         self.wipe()
-        call_command("restore", self.save(archive), stdout=io.StringIO())
+        restored = io.StringIO()
+        call_command("restore", self.save(archive), stdout=restored)
+        assert "The restored audit trail is intact" in restored.getvalue()
+        # The server had noted the other project's chain in the database the restore replaced.
+        assert "Note: project " in restored.getvalue()
         out = io.StringIO()
         call_command("verify_audit", stdout=out)
         assert "intact" in out.getvalue()

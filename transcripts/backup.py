@@ -7,7 +7,9 @@ the same migrations, in one transaction, so a restore is whole or nothing. Archi
 SQLite restore into PostgreSQL and back.
 
 An archive holds everything, including password hashes and the de-identification list: store
-it like the database itself.
+it like the database itself. It does not hold the audit key: the restored audit trail verifies
+only where the key that sealed it is set (see transcripts.audit). A restore notes where each
+restored chain stands in the checkpoint file, so a cut made after the restore is noticed.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from .models import AuditEvent, CodeApplication, Excerpt, Transcript
+from .models import AuditEvent, CodeApplication, Excerpt, Project, Transcript
 
 
 @dataclass
@@ -43,14 +43,13 @@ _SWEEPING_VERBS = ("code.merged", "code.deleted", "transcript.deleted", "consens
 _COMPARED = ("start", "end", "quote", "memo", "codes")
 
 
-def recorded_excerpts(project=None) -> dict[int, dict]:
-    """Every excerpt the audit trail says exists, with its last recorded state, by replaying the
-    trail: excerpt events, and the merges, deletions and consensus that change excerpts in bulk."""
-    events = AuditEvent.objects.filter(Q(object_type="excerpt") | Q(verb__in=_SWEEPING_VERBS))
-    if project is not None:
-        events = events.filter(project_id=project.pk)
+def recorded_excerpts(project_id: int) -> dict[int, dict]:
+    """Every excerpt of a project the audit trail says exists, with its last recorded state, by
+    replaying the project's chain: excerpt events, and the merges, deletions and consensus that
+    change excerpts in bulk."""
+    events = AuditEvent.objects.filter(Q(object_type="excerpt") | Q(verb__in=_SWEEPING_VERBS), project_id=project_id)
     states: dict[int, dict] = {}
-    rows = events.order_by("project_id", "seq").values_list("verb", "object_id", "before", "after")
+    rows = events.order_by("seq").values_list("verb", "object_id", "before", "after")
     for verb, object_id, before, after in rows.iterator(chunk_size=2000):
         after = after or {}
         if verb == "excerpt.deleted":
@@ -87,10 +86,22 @@ def check_against_trail(project=None) -> list[Mismatch]:
     """Compare every excerpt's bounds, quote, memo and codes with what the audit trail last
     recorded for it; excerpts made or deleted without a record are reported too.
 
-    Only as trustworthy as the trail: run `verify_audit` to check that first.
+    Only as trustworthy as the trail: run `verify_audit` to check that first. Works one project
+    at a time, so memory holds one project's excerpts.
     """
-    states = recorded_excerpts(project)
-    excerpts = Excerpt.objects.all() if project is None else Excerpt.objects.filter(transcript__project=project)
+    if project is not None:
+        return _check_project_against_trail(project.pk)
+    ids = set(Project.objects.values_list("pk", flat=True))
+    ids |= set(AuditEvent.objects.filter(object_type="excerpt").order_by().values_list("project_id", flat=True).distinct())
+    problems: list[Mismatch] = []
+    for project_id in sorted(ids - {None}):
+        problems += _check_project_against_trail(project_id)
+    return problems
+
+
+def _check_project_against_trail(project_id: int) -> list[Mismatch]:
+    states = recorded_excerpts(project_id)
+    excerpts = Excerpt.objects.filter(transcript__project_id=project_id)
     codes: dict[int, list[int]] = defaultdict(list)
     applications = CodeApplication.objects.filter(excerpt__in=excerpts).order_by().values_list("excerpt_id", "code_id")
     for excerpt_id, code_id in applications.iterator(chunk_size=5000):
