@@ -213,6 +213,16 @@ STORAGES = {
     },
 }
 
+# The audit trail: each record's hash is keyed (HMAC-SHA256) with AUDIT_KEY, or else with a key
+# made on first use in the data folder, so that nobody who can only write to the database can
+# forge a record; each chain's newest record is also noted in AUDIT_CHECKPOINT_FILE, which the
+# database user cannot rewrite, so that removing the newest records is noticed.
+AUDIT_KEY = os.environ.get("AUDIT_KEY", "")
+if AUDIT_KEY and len(AUDIT_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_KEY must be at least 32 characters long")
+AUDIT_KEY_FILE = DATA_DIR / "audit_key"
+AUDIT_CHECKPOINT_FILE = Path(os.environ.get("AUDIT_CHECKPOINT_FILE", "") or DATA_DIR / "audit-checkpoints.log")
+
 # Uploads: the limit a researcher sees in error messages; Django keeps big files on disk.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -10,8 +10,9 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_project, make_transcript, make_user
 from transcripts import actions, spans
+from transcripts import integrity
 from transcripts.integrity import check_excerpts
-from transcripts.models import Excerpt
+from transcripts.models import CodeApplication, Excerpt
 
 
 class IntegrityCheckTests(BaseTestCase):
@@ -31,6 +32,81 @@ class IntegrityCheckTests(BaseTestCase):
         with self.assertRaises(CommandError):
             call_command("verify_excerpts", "--project", self.project.slug, stdout=out)
         self.assertIn(f"excerpt {excerpt.pk}", out.getvalue())
+
+
+
+class TrailComparisonTests(BaseTestCase):
+    """verify_excerpts compares each excerpt with what the audit trail last recorded for it."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.excerpt = make_excerpt(cls.transcript, [cls.code], start=0, end=12, memo="first", by=cls.bob)
+
+    def assert_reported(self, excerpt_id: int, words: str) -> None:
+        out = io.StringIO()
+        with self.assertRaises(CommandError):
+            call_command("verify_excerpts", stdout=out)
+        self.assertIn(f"excerpt {excerpt_id} ", out.getvalue())
+        self.assertIn(words, out.getvalue())
+
+    def test_bounds_and_quote_moved_together_by_sql_are_reported(self):
+        text = self.transcript.text
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE transcripts_excerpt SET start = %s, \"end\" = %s, quote = %s WHERE id = %s",
+                [13, 30, text[13:30], self.excerpt.pk],
+            )
+        self.assertEqual(check_excerpts()[1], [])  # the quote still matches the text
+        self.assert_reported(self.excerpt.pk, "start, end, quote")
+
+    def test_a_memo_changed_by_sql_is_reported(self):
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE transcripts_excerpt SET memo = %s WHERE id = %s", ["rewritten", self.excerpt.pk])
+        self.assert_reported(self.excerpt.pk, "memo")
+
+    def test_codes_changed_by_sql_are_reported(self):
+        other = make_code(self.project, name="Hope")
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE transcripts_codeapplication SET code_id = %s WHERE excerpt_id = %s", [other.pk, self.excerpt.pk])
+        self.assert_reported(self.excerpt.pk, "codes")
+
+    def test_excerpts_added_or_removed_by_sql_are_reported(self):
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM transcripts_codeapplication WHERE excerpt_id = %s", [self.excerpt.pk])
+            cursor.execute("DELETE FROM transcripts_excerpt WHERE id = %s", [self.excerpt.pk])
+        self.assert_reported(self.excerpt.pk, "deleted without a record")
+        sneaked = Excerpt(transcript=self.transcript, start=0, end=12, coder=self.bob)
+        sneaked.save()  # Excerpt.save() records nothing: only actions do
+        CodeApplication.objects.create(excerpt=sneaked, code=self.code, applied_by=self.bob)
+        self.assert_reported(sneaked.pk, "no record")
+
+    def test_coding_through_the_app_matches_the_trail(self):
+        from transcripts import codebook
+
+        hope, fear = make_code(self.project, name="Hope"), make_code(self.project, name="Fear")
+        moved = actions.change_excerpt(self.excerpt, by=self.bob, expected_version=1, start=2, end=20, memo="second", codes=[hope])
+        actions.undo_last(self.transcript, by=self.bob)
+        second = make_excerpt(self.transcript, [hope, fear], start=30, end=40, by=self.bob)
+        actions.delete_excerpt(second, by=self.bob)
+        actions.undo_last(self.transcript, by=self.bob)  # restores it under a new id
+        third = make_excerpt(self.transcript, [fear], start=5, end=9)
+        actions.undo_last(self.transcript, by=self.alice)  # removes it again
+        fourth = make_excerpt(self.transcript, [fear, self.code], start=1, end=9)
+        codebook.merge_codes(fear, hope, by=self.alice)
+        actions.delete_code(self.code, by=self.alice, confirmed=True)
+        actions.settle_consensus(
+            self.transcript, originals=[moved], versions=[(0, 12, [hope])], choice="new", note="agreed", by=self.alice
+        )
+        other = make_transcript(self.project, title="Interview 9")
+        make_excerpt(other, [hope], start=0, end=5)
+        actions.delete_transcript(other, by=self.alice, confirmed=True)
+        assert not Excerpt.objects.filter(pk__in=[third.pk]).exists()
+        assert Excerpt.objects.filter(pk=fourth.pk).exists()
+        self.assertEqual(integrity.check_against_trail(), [])
+        out = io.StringIO()
+        call_command("verify_excerpts", "--project", self.project.slug, stdout=out)
+        self.assertIn("0 problems", out.getvalue())
 
 
 awkward_text = st.text(
@@ -95,6 +171,7 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
         actions.merge_codes(source, target, by=lead)
         self.assertEqual(Excerpt.objects.filter(transcript=transcript).count(), len(made))
         self.assertEqual(check_excerpts(project.transcripts.all())[1], [])
+        self.assertEqual(integrity.check_against_trail(project), [])
         for excerpt in made:
             self.assertEqual(list(Excerpt.objects.get(pk=excerpt.pk).codes.values_list("name", flat=True)), ["Target"])
         filters = review.ReviewFilters.from_query({}, review.FilterOptions.load(project))

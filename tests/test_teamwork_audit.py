@@ -127,7 +127,7 @@ class VerifyAuditTests(TeamworkTestCase):
         assert f"event {target} " in str(caught.exception)
 
     def test_a_removed_event_is_detected_too(self):
-        events = list(AuditEvent.objects.order_by("pk").values_list("pk", flat=True))
+        events = list(AuditEvent.objects.filter(project=self.project).order_by("seq").values_list("pk", flat=True))
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM transcripts_auditevent WHERE id = %s", [events[2]])
         with self.assertRaises(CommandError) as caught:

@@ -7,7 +7,9 @@ the same migrations, in one transaction, so a restore is whole or nothing. Archi
 SQLite restore into PostgreSQL and back.
 
 An archive holds everything, including password hashes and the de-identification list: store
-it like the database itself.
+it like the database itself. It does not hold the audit key: the restored audit trail verifies
+only where the key that sealed it is set (see transcripts.audit). A restore notes where each
+restored chain stands in the checkpoint file, so a cut made after the restore is noticed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+
+from . import audit
 
 FORMAT = "peercoding-backup"
 FORMAT_VERSION = 1
@@ -172,4 +176,6 @@ def restore(data: bytes) -> Manifest:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+    # The restored chains are checked from where they stand now (see transcripts.audit).
+    transaction.on_commit(lambda: audit.note_heads(new_database=True))
     return Manifest(scope=manifest["scope"], counts=manifest["counts"], migrations=manifest["migrations"])

@@ -164,7 +164,7 @@ def settle_consensus(
             "note": note,
             "from_excerpts": sorted(original.pk for original in originals),
             "consensus": [
-                {"excerpt": e.pk, "start": e.start, "end": e.end, "codes": sorted({c.pk for c in codes})}
+                {"excerpt": e.pk, "start": e.start, "end": e.end, "quote": e.quote, "codes": sorted({c.pk for c in codes})}
                 for e, (_, _, codes) in zip(settled, versions)
             ],
         },

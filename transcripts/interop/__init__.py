@@ -7,6 +7,6 @@
                     and the checks every uploaded file passes (safety.py)
     qdpx/           REFI-QDA projects, read and written whole (in the making)
 
-Matching what was read to the database is the business of `transcripts.imports` and
+Matching what was read to the database is the business of `transcripts.actions` and
 `transcripts.codebook`; these modules only turn bytes into plain shapes and back.
 """

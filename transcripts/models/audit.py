@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 
 from django.conf import settings
@@ -19,7 +20,11 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """An append-only record. Each carries a hash over its content and the previous hash."""
+    """An append-only record in its project's chain (site-wide records: project None).
+
+    Each carries its place in the chain (`seq`, from 1), the previous record's hash, and a keyed
+    hash (HMAC-SHA256) over its content and both; the key is kept out of the database.
+    """
 
     project = models.ForeignKey(
         "transcripts.Project", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
@@ -35,6 +40,7 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(db_index=True)
+    seq = models.PositiveBigIntegerField(default=0, help_text="Place in the project's chain, from 1.")
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
 
@@ -43,6 +49,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-pk"]
         indexes = [models.Index(fields=["project", "-created_at"]), models.Index(fields=["object_type", "object_id"])]
+        constraints = [models.UniqueConstraint(fields=["project", "seq"], name="auditevent_one_per_place")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.verb} {self.object_repr}"
@@ -55,10 +62,19 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):  # noqa: ANN201
         raise PermissionError("Audit events cannot be deleted.")
 
-    def compute_hash(self) -> str:
+    def compute_hash(self, key: bytes | None = None) -> str:
+        """The keyed hash this record should carry; `key` defaults to the site's audit key."""
+        if key is None:
+            from ..audit import signing_key
+
+            key = signing_key()
+        return hmac.new(key, self.hash_payload(), hashlib.sha256).hexdigest()
+
+    def hash_payload(self) -> bytes:
         payload = {
+            "chain": self.project_id,
+            "seq": self.seq,
             "prev": self.prev_hash,
-            "project": self.project_id,
             "actor": self.actor_id,
             "actor_name": self.actor_name,
             "verb": self.verb,
@@ -69,5 +85,4 @@ class AuditEvent(models.Model):
             "after": self.after,
             "created_at": self.created_at.isoformat(),
         }
-        encoded = json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
-        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+        return json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":")).encode("utf-8")
