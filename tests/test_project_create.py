@@ -227,3 +227,23 @@ class MarkedUsersTests(BaseTestCase):
         other = make_project(make_user("pat"), name="Pat's study", slug="pats-study")
         self.assertTrue(other.memberships.get().is_lead())
         self.assertFalse(SiteSettings.load().may_start_projects(other.created_by))
+
+
+class SiteSettingsAdminTests(BaseTestCase):
+    def test_the_administrator_chooses_in_the_admin_and_there_is_only_one_row(self):
+        admin = make_user("admin", is_superuser=True, is_staff=True)
+        self.client.force_login(admin)
+        add = reverse("admin:transcripts_sitesettings_add")
+        self.assertContains(self.client.get(add), "Only users the administrator marks as able to start projects")
+        response = self.client.post(add, {"project_creation": "everyone"})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(SiteSettings.load().project_creation, EVERYONE)
+        self.assertEqual(self.client.get(add).status_code, 403)
+        change = reverse("admin:transcripts_sitesettings_change", args=[1])
+        self.client.post(change, {"project_creation": "marked"})
+        self.assertEqual(SiteSettings.load().project_creation, MARKED)
+        self.assertEqual(self.client.post(reverse("admin:transcripts_sitesettings_delete", args=[1])).status_code, 403)
+        self.assertEqual(SiteSettings.objects.count(), 1)
+        # The mark itself is a permission on the user's admin page.
+        user_page = self.client.get(reverse("admin:auth_user_change", args=[self.bob.pk]))
+        self.assertContains(user_page, "Can start a project from the web")
