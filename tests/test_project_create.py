@@ -247,3 +247,17 @@ class SiteSettingsAdminTests(BaseTestCase):
         # The mark itself is a permission on the user's admin page.
         user_page = self.client.get(reverse("admin:auth_user_change", args=[self.bob.pk]))
         self.assertContains(user_page, "Can start a project from the web")
+
+
+class SiteSettingsBackupTests(BaseTestCase):
+    def test_a_site_archive_keeps_the_choice_and_a_project_archive_leaves_it_out(self):
+        import json
+
+        from transcripts import backup
+
+        set_project_creation(EVERYONE)
+        _, site = backup.read_archive(backup.dump())
+        rows = [row for row in json.loads(site) if row["model"] == "transcripts.sitesettings"]
+        self.assertEqual([row["fields"] for row in rows], [{"project_creation": "everyone"}])
+        _, one = backup.read_archive(backup.dump(self.project))
+        self.assertNotIn("transcripts.sitesettings", {row["model"] for row in json.loads(one)})
