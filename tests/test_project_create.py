@@ -45,7 +45,9 @@ class WhoMayStartProjectsTests(BaseTestCase):
         mark_as_able_to_start_projects(self.bob)
         self.client.force_login(self.bob)
         self.assertEqual(self.client.get(self.url).status_code, 200)
-        self.assertContains(self.client.get(reverse("project_list")), f'href="{self.url}"')
+        response = self.client.get(reverse("project_list"))
+        self.assertContains(response, f'href="{self.url}"')
+        self.assertContains(response, "and you are one of them")
 
         admin = make_user("admin", is_superuser=True, is_staff=True)
         self.client.force_login(admin)

@@ -62,6 +62,7 @@ class StartAProjectTests(BrowserTestCase):
         # The project list offers "New project", and says who may start one here.
         page.wait_for_selector("h1:has-text('Your projects')")
         self.assertIn("only the people the administrator marks", page.inner_text("#who-may-start"))
+        self.screenshot(page, "new-project-list")
         page.click("text=New project")
         page.fill("#id_name", "Housing first study")
         page.fill("#id_slug", "peer-workers study")

@@ -48,7 +48,7 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Project “{project.name}” started. You are its lead.")
             return redirect("project_detail", project.slug)
-    return render(request, "transcripts/project_create.html", {"form": form, "site": site})
+    return render(request, "transcripts/project_create.html", {"form": form, "site": site, "may_start": True})
 
 
 def first_steps(project: Project, counts: dict) -> list[dict]:
