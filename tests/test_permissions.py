@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_transcript, make_user
@@ -56,6 +56,12 @@ def _other_slug(w):
 
 ROUTES: dict[str, Route] = {
     "project_list": Route(args=lambda w: [], foreign=None),
+    # Not a project's page: the site's default lets only marked users start projects, and here
+    # alice is marked while bob and rita are not ("lead" stands for her; see test_project_create).
+    "project_create": Route(
+        args=lambda w: [], foreign=None, get="lead", post="lead",
+        data=lambda w: {"name": "A second study", "slug": "second-study"},
+    ),
     "project_detail": Route(args=_slug, foreign=_other_slug),
     "project_settings": Route(
         args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
@@ -264,6 +270,7 @@ class PermissionTests(BaseTestCase):
         cls.other_membership = Membership.objects.get(project=cls.other_project, user=cls.oscar)
         cls.assignment = TranscriptAssignment.objects.create(transcript=cls.transcript, coder=cls.bob)
         cls.other_assignment = TranscriptAssignment.objects.create(transcript=cls.other_transcript, coder=cls.oscar)
+        cls.alice.user_permissions.add(Permission.objects.get(codename="start_project"))
 
     def members(self) -> dict[str, User]:
         return {"reader": self.rita, "coder": self.bob, "lead": self.alice}

@@ -14,6 +14,21 @@ from .models import (
     SpeakerTurn,
     Transcript,
 )
+from .models.projects import SiteSettings
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(admin.ModelAdmin):
+    """One row: who may start projects from the web. Users are marked on their own admin page
+    with the permission "Can start a project from the web"."""
+
+    list_display = ["__str__", "project_creation"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not SiteSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class MembershipInline(admin.TabularInline):

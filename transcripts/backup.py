@@ -53,6 +53,8 @@ PROJECT_PATHS = {
     "memo": "project",
     "auditevent": "project",
     "transcriptassignment": "transcript__project",
+    # The site's own row belongs to no project: in a site archive, never in a project's.
+    "sitesettings": None,
 }
 
 
@@ -103,6 +105,8 @@ def _querysets(project=None) -> list:
             raise RuntimeError(f"{model.__name__} has no entry in transcripts.backup.PROJECT_PATHS")
         queryset = model._default_manager.order_by("pk")
         if project is not None:
+            if PROJECT_PATHS[name] is None:
+                continue
             queryset = queryset.filter(**{PROJECT_PATHS[name]: project.pk})
         querysets.append(queryset)
     return querysets

@@ -1,9 +1,12 @@
 from django.urls import path
 
 from . import views
+from .views.projects import project_create
 
 urlpatterns = [
     path("", views.project_list, name="project_list"),
+    # Before the project's own pages: "new" is refused as a short name for this reason.
+    path("projects/new/", project_create, name="project_create"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
     path("projects/<slug:slug>/import/", views.import_transcripts, name="import_transcripts"),

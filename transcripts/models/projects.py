@@ -18,6 +18,32 @@ class ProjectQuerySet(models.QuerySet):
             return self.none()
         return self.filter(memberships__user=user)
 
+    def first_steps(self, project_id: int) -> dict:
+        """What the project has so far, in one query: n_transcripts, n_participants, n_codes,
+        and n_can_code (members who may code, the lead included)."""
+
+        def count(model, **where):
+            rows = model.objects.filter(project=models.OuterRef("pk"), **where).order_by()
+            return models.Subquery(
+                rows.values("project").annotate(n=models.Count("pk")).values("n"), output_field=models.IntegerField()
+            )
+
+        from .transcripts import Transcript  # transcripts imports this module
+        from .coding import Code
+
+        row = (
+            self.filter(pk=project_id)
+            .annotate(
+                n_transcripts=count(Transcript),
+                n_participants=count(Participant),
+                n_codes=count(Code),
+                n_can_code=count(Membership, role__in=["lead", "coder"]),
+            )
+            .values("n_transcripts", "n_participants", "n_codes", "n_can_code")
+            .get()
+        )
+        return {name: value or 0 for name, value in row.items()}
+
 
 class Project(models.Model):
     name = models.CharField(max_length=200)
@@ -45,9 +71,57 @@ class Project(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Given in the Django admin to the people who may start projects when the site's
+        # setting says that only those marked may (SiteSettings.project_creation).
+        permissions = [("start_project", "Can start a project from the web")]
 
     def __str__(self) -> str:
         return self.name
+
+
+class SiteSettings(models.Model):
+    """The site's own choices, one row, edited by the administrator in the Django admin."""
+
+    class ProjectCreation(models.TextChoices):
+        EVERYONE = "everyone", "Every user may start a project"
+        MARKED = "marked", "Only users the administrator marks as able to start projects"
+
+    project_creation = models.CharField(
+        max_length=10,
+        choices=ProjectCreation.choices,
+        default=ProjectCreation.MARKED,
+        help_text='Who sees "New project". Mark a user by giving them the permission '
+        '"Can start a project from the web" on their page (or through a group).',
+    )
+
+    class Meta:
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="site_settings_single_row"),
+            models.CheckConstraint(
+                condition=models.Q(project_creation__in=["everyone", "marked"]), name="site_settings_creation_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Site settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "SiteSettings":
+        """The one row; its defaults when the administrator has not saved any."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+    def may_start_projects(self, user) -> bool:
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if self.project_creation == self.ProjectCreation.EVERYONE:
+            return True
+        return user.has_perm("transcripts.start_project")
 
 
 class Membership(models.Model):

@@ -1,0 +1,23 @@
+"""Starting a project from the web (to join transcripts/actions/ as its projects module)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from . import audit
+from .models import Membership, Project
+
+
+@transaction.atomic
+def create_project(name: str, slug: str, *, by, description: str = "") -> Project:
+    """Create the project with `by` as its lead, and record it; IntegrityError if the slug is taken."""
+    project = Project.objects.create(name=name, slug=slug, description=description, created_by=by)
+    Membership.objects.create(project=project, user=by, role=Membership.Role.LEAD)
+    audit.record(
+        "project.created",
+        by=by,
+        project=project,
+        obj=project,
+        after={"name": name, "slug": slug, "description": description, "lead": by.get_username()},
+    )
+    return project
