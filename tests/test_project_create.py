@@ -151,7 +151,7 @@ class ProjectCreateFormTests(BaseTestCase):
 
         from django.db import IntegrityError
 
-        with mock.patch("transcripts.actions_projects.Project.objects.create", side_effect=IntegrityError):
+        with mock.patch("transcripts.actions.projects.Project.objects.create", side_effect=IntegrityError):
             response = self.post(slug="housing-first")
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "Another project already uses the short name “housing-first”")

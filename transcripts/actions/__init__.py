@@ -5,7 +5,8 @@ same transaction as the change. Call sites use `from transcripts import actions`
 `actions.merge_codes(...)`; the areas are:
 
     base          the errors writes raise, and the states their audit events store
-    members       projects, members, accounts, second factors
+    projects      a project started, its creator made lead
+    members       members, accounts, second factors
     teamwork      assignments, blind coding, consensus
     transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
     participants  participants and participant sheets
@@ -35,11 +36,11 @@ from .members import (
     change_role,
     confirm_second_factor,
     create_account,
-    create_project,
     remove_member,
     remove_second_factor,
     set_role,
 )
+from .projects import create_project
 from .participants import (
     LABEL_IN_NAME,
     SheetResult,

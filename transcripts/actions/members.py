@@ -14,14 +14,6 @@ from ..models import Membership, Project, TranscriptAssignment
 
 
 @transaction.atomic
-def create_project(name: str, slug: str, *, by, description: str = "") -> Project:
-    project = Project.objects.create(name=name, slug=slug, description=description, created_by=by)
-    Membership.objects.create(project=project, user=by, role=Membership.Role.LEAD)
-    audit.record("project.created", by=by, project=project, obj=project, after={"name": name, "slug": slug})
-    return project
-
-
-@transaction.atomic
 def set_role(project: Project, user, role: str, *, by) -> Membership:
     membership, created = Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
     before = None if created else {"role": membership.role}

@@ -1,6 +1,6 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
-from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym
+from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
 from .visibility import visible_excerpts_q
@@ -17,6 +17,7 @@ __all__ = [
     "Participant",
     "Project",
     "Pseudonym",
+    "SiteSettings",
     "SpeakerTurn",
     "Transcript",
     "TranscriptTextLocked",

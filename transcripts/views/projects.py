@@ -7,12 +7,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import actions_projects, audit
+from .. import actions, audit
 from ..access import get_project_for_member, require
 from ..forms import ProjectSettingsForm
 from ..http import HtmxHttpRequest
-from ..models import Membership, Project
-from ..models.projects import SiteSettings
+from ..models import Membership, Project, SiteSettings
 from ..project_forms import ProjectCreateForm, slug_taken_message
 
 
@@ -39,7 +38,7 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            project = actions_projects.create_project(
+            project = actions.create_project(
                 data["name"], data["slug"], description=data["description"], by=request.user
             )
         except IntegrityError:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transcripts', '0009_transcript_search_vector'),
+        ('transcripts', '0010_audit_chain_per_project'),
     ]
 
     operations = [

@@ -1,11 +1,11 @@
-"""Starting a project from the web (to join transcripts/actions/ as its projects module)."""
+"""Starting a project: the creator becomes its lead."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from . import audit
-from .models import Membership, Project
+from .. import audit
+from ..models import Membership, Project
 
 
 @transaction.atomic
