@@ -1,4 +1,7 @@
-"""REFI-QDA projects (.qdpx, .qde): the format alone, read into and written from plain shapes."""
+"""REFI-QDA projects (.qdpx, .qde): the format alone, read into and written from plain shapes.
+
+themes.py (Theme <-> Code) is imported on its own: it needs transcripts.refi, which may import this package.
+"""
 
 from .archive import DEFAULT_MAX_BYTES
 from .model import (
@@ -22,6 +25,7 @@ from .model import (
 )
 from .offsets import READINGS, choose_reading
 from .reader import read_project
+from .writer import WriteResult, write_project
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -45,4 +49,6 @@ __all__ = [
     "choose_reading",
     "describe_left_out",
     "read_project",
+    "write_project",
+    "WriteResult",
 ]
