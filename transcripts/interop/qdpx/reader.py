@@ -241,6 +241,9 @@ class _Reader:
                 self.left_out["selection_in_source_without_text"] += len(selections)
                 continue
             text, text_from = texts[id(element)]
+            if not text.strip() and not selections:
+                self.left_out["empty_text_source"] += 1  # NVivo for Mac writes 1-byte .txt files
+                continue
             source = self.text_source(element, text, text_from)
             found.append((source, [(sel, self.position(sel, "startPosition"), self.position(sel, "endPosition")) for sel in selections]))
         reading, _ = offsets.choose_reading([(s.text, [(start, end) for _, start, end in raw]) for s, raw in found])

@@ -6,8 +6,9 @@ may be a generator that loads one transcript at a time; project.qde is written m
 temporary file and copied in last. Positions are written as code points, end exclusive.
 
 XML 1.0 cannot carry most control characters (U+0000-U+001F but tab, line feed and carriage
-return; U+FFFE, U+FFFF; lone surrogates): they are removed from names, descriptions and note
-texts, and WriteResult.removed counts them. Source texts go in .txt members, not XML, and are
+return; U+FFFE, U+FFFF; lone surrogates): they are never written. Word's line and page breaks
+(U+000B, U+000C) become line feeds, the others are removed, in names, descriptions and note
+texts; WriteResult.removed counts them all. Source texts go in .txt members, not XML, and are
 written untouched, so selection positions keep pointing at the same characters.
 """
 
@@ -33,6 +34,7 @@ ORIGIN = "peercoding"
 NOTE_KINDS = ("project", "code", "source", "selection", "coding")  # where Project.xsd allows a NoteRef
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})  # Word's manual line and page breaks
 _GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
 _COLOUR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _VALUE_FORMS = {
@@ -85,9 +87,10 @@ class _Xml:
         self.removed = 0
 
     def clean(self, value: str) -> str:
-        cleaned, n = _NOT_XML.subn("", value)
-        self.removed += n
-        return cleaned
+        if not _NOT_XML.search(value):
+            return value
+        self.removed += len(_NOT_XML.findall(value))
+        return _NOT_XML.sub("", value.translate(_BREAKS))
 
     def open(self, tag: str, attributes: dict[str, str | None] | None = None, *, empty: bool = False) -> None:
         parts = [tag]
