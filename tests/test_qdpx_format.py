@@ -208,6 +208,26 @@ def test_utf16_positions_are_detected_and_every_selection_quotes_what_was_highli
     assert project.users == [User(USER_GUID, "Ana R.", "ana@example.org", "ana@example.org")]
     coding = source.selections[0].codings[0]
     assert (coding.code_guid, coding.creating_user, coding.created) == (CODE_GUID, USER_GUID, datetime.datetime(2024, 5, 1, 10, tzinfo=UTC))
+    assert project.messages == [
+        "Selection positions were counted in UTF-16 code units, not in characters as REFI-QDA says "
+        "(NVivo for Windows counts UTF-16 code units); they were converted."
+    ]
+
+
+def test_a_file_object_reads_like_bytes():
+    assert read_project("windows.qdpx", io.BytesIO(windows_file())).counts() == read_project("w.qdpx", windows_file()).counts()
+
+
+def test_a_tie_between_counting_emoji_as_one_or_two_is_said_and_nvivo_for_windows_breaks_it():
+    # 2-5 in "😀 ab cd" is "ab " in code points and " ab" in UTF-16 units: both sit between words.
+    members = {"sources/5B1E2C3D-0000-4000-8000-0000000000F1.txt": "😀 ab cd".encode()}
+    tie = project_with(selection(2, 5))
+    for origin, reading, quote in (("NVivo 14 for Windows", UTF16, " ab"), ("MAXQDA 2022", CODE_POINTS, "ab ")):
+        project = read_project("tie.qdpx", qdpx(tie.replace("NVivo 14 for Windows", origin), members))
+        assert project.offset_reading == reading
+        selected = project.sources[0].selections[0]
+        assert project.sources[0].text[selected.start : selected.end] == quote
+        assert project.messages[-1].startswith("Selection positions fit ")
 
 
 def test_plain_text_content_in_a_bare_qde_is_read():
@@ -405,6 +425,11 @@ def test_a_coding_of_a_code_not_in_the_codebook_is_refused():
     xml = project_with(selection(0, 11, code="5b1e2c3d-0000-4000-8000-00000000dead"))
     message = refusal("ghost.qdpx", qdpx(xml, {"sources/5B1E2C3D-0000-4000-8000-0000000000F1.txt": TEXT.encode()}))
     assert "5b1e2c3d-0000-4000-8000-00000000dead" in message and "not in the codebook" in message
+
+
+def test_two_codes_with_one_guid_are_refused():
+    codes = f'<Code guid="{CODE_GUID}" name="A" isCodable="true"/><Code guid="{{{CODE_GUID.upper()}}}" name="B" isCodable="true"/>'
+    assert "two codes share the GUID" in refusal("twins.qde", project_with("", codes=codes, source=" ").encode())
 
 
 def test_path_traversal_is_refused_in_member_names_and_in_paths():

@@ -17,7 +17,13 @@ CODE_POINTS = "code points"
 UTF16 = "UTF-16 code units"
 CODE_POINTS_BOM = "code points after a byte-order mark"
 UTF16_BOM = "UTF-16 code units after a byte-order mark"
-READINGS = (CODE_POINTS, UTF16, CODE_POINTS_BOM, UTF16_BOM)  # tie order
+READINGS = (CODE_POINTS, UTF16, CODE_POINTS_BOM, UTF16_BOM)  # tie order after the preferred one
+
+
+def preferred_reading(origin: str) -> str:
+    """The reading to take on a tie: UTF-16 units for NVivo on Windows, else the specification's."""
+    tool = origin.lower()
+    return UTF16 if "nvivo" in tool and "mac" not in tool else CODE_POINTS
 
 
 class PositionMap:
@@ -86,16 +92,19 @@ def score_reading(texts_and_spans: Iterable[tuple[str, PositionMap, list[tuple[i
     return score
 
 
-def choose_reading(sources: list[tuple[str, list[tuple[int, int]]]]) -> tuple[str, dict[str, Score]]:
+def choose_reading(
+    sources: list[tuple[str, list[tuple[int, int]]]], prefer: str = CODE_POINTS
+) -> tuple[str, dict[str, Score]]:
     """The reading that fits the selections best, and every reading's score.
 
     `sources` pairs each text with the (start, end) positions its selections give in the file.
-    With no selections, or when readings tie, the answer is code points.
+    With no selections, or when readings tie, the answer is `prefer` (code points unless the
+    file names a tool known to count otherwise).
     """
     prepared = [(text, PositionMap(text), spans) for text, spans in sources if spans]
     scores = {reading: score_reading(prepared, reading) for reading in READINGS}
-    best = CODE_POINTS
-    for reading in READINGS[1:]:
+    best = prefer
+    for reading in READINGS:
         if scores[reading].key() > scores[best].key():
             best = reading
     return best, scores

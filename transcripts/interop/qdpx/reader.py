@@ -130,6 +130,7 @@ class _Reader:
         self.left_out: Counter[str] = Counter()
         self.messages: list[str] = []
         self.variable_guids: set[str] = set()
+        self.code_guids: set[str] = set()
 
     def project(self) -> Project:
         root = self.root
@@ -168,11 +169,15 @@ class _Reader:
         return User(guid=guid_of(element.get("guid")), name=element.get("name") or "", email=email.strip(), id=identifier)
 
     def code(self, element: ET.Element) -> Code:
+        guid = guid_of(element.get("guid"))
+        if guid in self.code_guids:
+            raise ImportRefused(f"{quoted(self.name)}: two codes share the GUID {guid or '(none)'}, so their codings cannot be told apart.")
+        self.code_guids.add(guid)
         color = (element.get("color") or "").strip().lower()
         if len(color) == 4:
             color = "#" + "".join(ch * 2 for ch in color[1:])
         return Code(
-            guid=guid_of(element.get("guid")),
+            guid=guid,
             name=element.get("name") or "",
             color=color,
             codable=(element.get("isCodable") or "true").strip().lower() not in ("false", "0"),
@@ -246,7 +251,7 @@ class _Reader:
                 continue
             source = self.text_source(element, text, text_from)
             found.append((source, [(sel, self.position(sel, "startPosition"), self.position(sel, "endPosition")) for sel in selections]))
-        reading, _ = offsets.choose_reading([(s.text, [(start, end) for _, start, end in raw]) for s, raw in found])
+        reading = self.reading([(s.text, [(start, end) for _, start, end in raw]) for s, raw in found], project.origin)
         codes = {code.guid for code in project.all_codes()}
         for source, raw in found:
             converted = offsets.convert(source.text, [(start, end) for _, start, end in raw], reading)
@@ -258,6 +263,39 @@ class _Reader:
                     continue
                 source.selections.append(self.selection(element, source, span, codes))
         return [source for source, _ in found], reading
+
+    def reading(self, sources: list[tuple[str, list[tuple[int, int]]]], origin: str) -> str:
+        """The reading of the file's positions, with a message when it is not the specification's."""
+        reading, scores = offsets.choose_reading(sources, offsets.preferred_reading(origin))
+
+        def same_as(other: str) -> bool:
+            return all(offsets.convert(t, spans, other) == offsets.convert(t, spans, reading) for t, spans in sources)
+
+        if reading != offsets.CODE_POINTS and same_as(offsets.CODE_POINTS):
+            reading = offsets.CODE_POINTS  # no character here is counted differently
+        if reading != offsets.CODE_POINTS:
+            self.messages.append(
+                f"Selection positions were counted in {reading}, not in characters as REFI-QDA says "
+                "(NVivo for Windows counts UTF-16 code units); they were converted."
+            )
+        if origin.lower().startswith("peercoding"):
+            return reading
+        # A BOM shift often ties on line-based selections and is settled silently; a tie between
+        # counting emoji as one or two is worth a look.
+        twin = {
+            offsets.CODE_POINTS: offsets.UTF16,
+            offsets.UTF16: offsets.CODE_POINTS,
+            offsets.CODE_POINTS_BOM: offsets.UTF16_BOM,
+            offsets.UTF16_BOM: offsets.CODE_POINTS_BOM,
+        }[reading]
+        rivals = [twin] if scores[twin].key() == scores[reading].key() else []
+        differing = [other for other in rivals if not same_as(other)]
+        if differing:
+            self.messages.append(
+                f"Selection positions fit {reading} and {differing[0]} equally well; they were read as {reading}. "
+                "Check a few excerpts against the other tool."
+            )
+        return reading
 
     def media(self, element: ET.Element, kind: str) -> None:
         self.left_out[f"{kind}_source"] += 1
