@@ -147,9 +147,15 @@ LEFT_OUT_NOUNS = {
     "picture_source": ("picture source", "picture sources"),
     "audio_source": ("audio source", "audio sources"),
     "video_source": ("video source", "video sources"),
-    "text_source_without_text": ("text source whose text is not in the file", "text sources whose text is not in the file"),
+    "text_source_without_text": (
+        "text source whose text is not in the file",
+        "text sources whose text is not in the file",
+    ),
     "empty_text_source": ("text source with no text", "text sources with no text"),
-    "selection_in_source_without_text": ("selection in a text source whose text is not in the file", "selections in text sources whose text is not in the file"),
+    "selection_in_source_without_text": (
+        "selection in a text source whose text is not in the file",
+        "selections in text sources whose text is not in the file",
+    ),
     "pdf_selection": ("PDF selection", "PDF selections"),
     "picture_selection": ("picture selection", "picture selections"),
     "audio_selection": ("audio selection", "audio selections"),

@@ -38,6 +38,7 @@ from .model import (
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CHOICES_HEADING = "Choices:"
+_COLOUR = re.compile(r"^#([0-9a-f]{6}|[0-9a-f]{3})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MEDIA = {"PDFSource": "pdf", "PictureSource": "picture", "AudioSource": "audio", "VideoSource": "video"}
 _NOTE_HOLDERS = {
@@ -171,9 +172,14 @@ class _Reader:
     def code(self, element: ET.Element) -> Code:
         guid = guid_of(element.get("guid"))
         if guid in self.code_guids:
-            raise ImportRefused(f"{quoted(self.name)}: two codes share the GUID {guid or '(none)'}, so their codings cannot be told apart.")
+            raise ImportRefused(
+                f"{quoted(self.name)}: two codes share the GUID {guid or '(none)'}, so their codings cannot be told apart."
+            )
         self.code_guids.add(guid)
         color = (element.get("color") or "").strip().lower()
+        if color and not _COLOUR.match(color):
+            self.messages.append(f"The colour {color[:12]!r} of the code {quoted(element.get('name') or guid)} is not #RRGGBB; it was dropped.")
+            color = ""
         if len(color) == 4:
             color = "#" + "".join(ch * 2 for ch in color[1:])
         return Code(
@@ -202,7 +208,8 @@ class _Reader:
     def values(self, element: ET.Element, known: set[str]) -> list[VariableValue]:
         found = []
         for value in _children(element, "VariableValue"):
-            target = guid_of((_child(value, "VariableRef") if _child(value, "VariableRef") is not None else value).get("targetGUID"))
+            ref = _child(value, "VariableRef")
+            target = guid_of((ref if ref is not None else value).get("targetGUID"))
             if target not in known:
                 continue  # a variable left out (DateTime) or missing: its values go with it
             written = next((child.text or "" for child in value if _local(child.tag).endswith("Value")), "")
@@ -368,7 +375,8 @@ class _Reader:
     def selection(self, element: ET.Element, source: TextSource, span: tuple[int, int], codes: set[str]) -> Selection:
         codings = []
         for coding in _children(element, "Coding"):
-            target = guid_of((_child(coding, "CodeRef") if _child(coding, "CodeRef") is not None else coding).get("targetGUID"))
+            ref = _child(coding, "CodeRef")
+            target = guid_of((ref if ref is not None else coding).get("targetGUID"))
             if target not in codes:
                 raise ImportRefused(
                     f"{quoted(self.name)}: a coding in {quoted(source.name)} names a code ({target or 'none'}) "
