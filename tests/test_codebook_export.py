@@ -19,7 +19,7 @@ from lxml import etree
 from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_project, make_transcript
 from transcripts import actions, codebook
 from transcripts.interop import refi
-from transcripts.interop.codebook import walk
+from transcripts.interop.codebook import Theme, walk
 from transcripts.interop.docx_writer import TOC_INSTRUCTION, write_docx
 from transcripts.interop.readers import ImportRefused
 from transcripts.interop.readers.codebook_sheet import parse_codebook_sheet, split_path
@@ -190,9 +190,20 @@ class QdcTests(ExportTestCase):
         assert f'guid="{guid}" name="Obstacles" isCodable="false"' in second.decode()
         assert qdc_schema().validate(etree.fromstring(second))
 
-    def test_an_empty_codebook_still_validates_as_far_as_it_can(self):
+    def test_an_empty_codebook_validates_and_reads_back_empty(self):
         data = refi.write_qdc([])
-        assert b"<Codes" not in data  # an empty <Codes/> breaks the schema; nothing to write
+        schema = qdc_schema()
+        assert schema.validate(etree.fromstring(data)), schema.error_log
+        assert refi.EMPTY_PLACEHOLDER_GUID.upper().encode() in data  # the schema needs one code: ours stands in
+        assert refi.read_codebook("empty.qdc", data).themes == []
+
+    def test_control_characters_are_never_written(self):
+        theme = Theme(name="Line\x0bbreak\x01", guid=str(self.community.guid), definition="One\x0btwo\x00.")
+        data = refi.write_qdc([theme])
+        schema = qdc_schema()
+        assert schema.validate(etree.fromstring(data)), schema.error_log
+        back = refi.read_codebook("clean.qdc", data).themes[0]
+        assert (back.name, back.definition) == ("Line break", "One\ntwo.")
 
     def test_export_import_export_round_trips_without_loss(self):
         themes = codebook.current_themes(self.project, quotes=False, counts=False)

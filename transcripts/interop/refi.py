@@ -37,6 +37,18 @@ MAX_NAME = 120  # Code.name's max_length
 
 _GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
 _COLOUR = re.compile(r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+# What XML 1.0 cannot carry (Word's manual line break U+000B among them): never written.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})  # Word's manual line and page breaks
+# Codebook.xsd needs at least one Code, so an empty codebook is written with this one code,
+# not codable, which read_codebook() recognises and drops.
+EMPTY_PLACEHOLDER_GUID = "7b0d1979-cd52-5c51-a414-10a3d33c4322"
+EMPTY_PLACEHOLDER = Theme(
+    name="No codes yet",
+    guid=EMPTY_PLACEHOLDER_GUID,
+    archived=True,
+    definition="The codebook had no codes when it was exported; the format needs one, so this stands in.",
+)
 _LABELLED = {FIELD_LABELS[name]: name for name in TEXT_FIELDS if name != "definition"}
 _SECTION = re.compile(r"(?:^|\n\n)(" + "|".join(re.escape(label) for label in _LABELLED) + r"): ")
 
@@ -66,15 +78,17 @@ def split_description(text: str) -> dict[str, str]:
 
 
 def write_qdc(themes: list[Theme]) -> bytes:
-    """A REFI-QDA codebook (QDA-XML 1.0); archived codes are written as not codable."""
+    """A REFI-QDA codebook (QDA-XML 1.0); archived codes are written as not codable.
+
+    Control characters XML 1.0 cannot hold are left out of names and descriptions.
+    """
     ET.register_namespace("", CODEBOOK_NS)
     ET.register_namespace("xsi", XSI_NS)
     root = ET.Element(f"{{{CODEBOOK_NS}}}CodeBook", {"origin": ORIGIN})
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{CODEBOOK_NS} {SCHEMA_LOCATION}")
-    if themes:  # an empty <Codes/> breaks the schema, and so does a missing one: write what we can
-        codes = ET.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
-        for theme in themes:
-            _write_code(codes, theme)
+    codes = ET.SubElement(root, f"{{{CODEBOOK_NS}}}Codes")
+    for theme in themes or [EMPTY_PLACEHOLDER]:
+        _write_code(codes, theme)
     ET.indent(root, space="  ")
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
@@ -82,13 +96,13 @@ def write_qdc(themes: list[Theme]) -> bytes:
 def _write_code(parent: ET.Element, theme: Theme) -> None:
     attributes = {
         "guid": theme.guid.upper(),
-        "name": theme.name,
+        "name": _NOT_XML.sub("", " ".join(theme.name.translate(_BREAKS).split())),
         "isCodable": "false" if theme.archived else "true",
     }
     if theme.color and _COLOUR.match(theme.color):
         attributes["color"] = theme.color.upper()
     element = ET.SubElement(parent, f"{{{CODEBOOK_NS}}}Code", attributes)
-    description = describe(theme)
+    description = _NOT_XML.sub("", describe(theme).translate(_BREAKS))
     if description:
         ET.SubElement(element, f"{{{CODEBOOK_NS}}}Description").text = description
     for child in theme.children:
@@ -182,7 +196,10 @@ def _codebook(name: str, root: ET.Element, notes: list[str]) -> ImportedCodebook
             notes.append("The file has an empty <Sets/> element, which the REFI-QDA schema does not allow; it was ignored.")
     codes = next((child for child in book if _local(child.tag) == "Codes"), None)
     reader = _Reader(notes)
-    themes = [reader.theme(element, 0) for element in (codes if codes is not None else []) if _local(element.tag) == "Code"]
+    elements = [element for element in (codes if codes is not None else []) if _local(element.tag) == "Code"]
+    if len(elements) == 1 and (elements[0].get("guid") or "").strip("{}").lower() == EMPTY_PLACEHOLDER_GUID:
+        elements = []  # our own stand-in for an empty codebook
+    themes = [reader.theme(element, 0) for element in elements]
     if not themes:
         notes.append("The codebook has no codes.")
     if reader.count > MAX_CODES:

@@ -37,7 +37,7 @@ _OLE_ENCRYPTED_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInf
 # Bidirectional overrides can make "cod.exe" display as "exe.doc"; they have no place in names.
 _BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-_ZIP_ERRORS = (
+ZIP_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
     zlib.error,
@@ -148,7 +148,7 @@ def open_package(
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise ImportRefused(not_office)
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except _ZIP_ERRORS as exc:
+    except ZIP_ERRORS as exc:
         raise ImportRefused(not_office) from exc
 
     infos = archive.infolist()
@@ -256,7 +256,7 @@ def iter_member(
                         f"{describe_size(limit)}, which is too large to import."
                     )
                 yield chunk
-    except _ZIP_ERRORS as exc:
+    except ZIP_ERRORS as exc:
         raise ImportRefused(f"{quoted(name)} is damaged and could not be read.") from exc
 
 
