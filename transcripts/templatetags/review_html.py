@@ -2,29 +2,51 @@
 
 Built in Python rather than in template files: a page shows 200 quote cards, and the template
 engine spent about 0.4 ms on each, the whole budget of the page; a matrix has a cell per code
-and participant (or code and code), thousands in a large study. Every value is escaped on the way in.
+and participant (or code and code), thousands in a large study.
 
-Django's format_html() would do, but it costs several times the markup it builds (each value
-passes through two wrappers that look for lazy strings; 200 cards took 4-5 times as long), so
-the builders use html_format(), which escapes every value the same way without them. A value
-that repeats (a code's tag, a transcript's link, a heat class) is also escaped once a page.
+Every value passes through esc() on its way into an f-string, and only the finished markup is
+marked safe. format_html() would do the same, but it costs several times the markup it builds
+(each value passes through wrappers that look for lazy strings, and the pattern is parsed
+again for every card): 200 cards took two to three times as long as they do here.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django import template
 from django.template.backends.utils import csrf_input
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from ..models import Attribute, Project
 from ..review import CONTEXT_SIZES, Context, Cooccurrence, Matrix, Quote
 
 register = template.Library()
+escape = html.escape  # what Django's escape() and autoescaping call
+
+
+def esc(value) -> str:
+    """A value as HTML text: escaped, unless it is already safe (has __html__); ints as they are."""
+    kind = type(value)
+    if kind is str:
+        return escape(value)
+    if kind is int:
+        return str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return escape(str(value))
+
+
+class Escaped(dict):
+    """esc(value) by value, worked out the first time: a heat table's classes, counts and column
+    queries repeat from row to row, and a dictionary lookup costs less than a call."""
+
+    def __missing__(self, value) -> str:
+        self[value] = escaped = esc(value)
+        return escaped
 
 
 def id_url(name: str, *args) -> Callable[[int], str]:
@@ -34,138 +56,77 @@ def id_url(name: str, *args) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
-# As conditional_escape(): a safe value (one with __html__) as it is, anything else escaped. Spelt
-# out in each comprehension below rather than called: a call a value is most of the cost.
-
-
-def html_format(pattern: str, *args, **kwargs) -> SafeString:
-    """format_html() without its lazy-string checks: every value is escaped unless already safe."""
-    return SafeString(
-        pattern.format(
-            *[v.__html__() if hasattr(v, "__html__") else html.escape(str(v)) for v in args],
-            **{k: v.__html__() if hasattr(v, "__html__") else html.escape(str(v)) for k, v in kwargs.items()},
-        )
-    )
-
-
-def html_join(pattern: str, rows) -> SafeString:
-    """format_html_join("", pattern, rows) without them."""
-    return SafeString(
-        "".join(
-            pattern.format(*[v.__html__() if hasattr(v, "__html__") else html.escape(str(v)) for v in row]) for row in rows
-        )
-    )
-
-
-def _joined(pieces: list[SafeString]) -> SafeString:
-    """Pieces that are each already escaped (html_format results), as one."""
-    return SafeString("".join(pieces))
-
-
-class _Once(dict):
-    """html_format(pattern, key...) for each key, built the first time that key is asked for."""
-
-    def __init__(self, pattern: str) -> None:
-        super().__init__()
-        self.pattern = pattern
-
-    def __missing__(self, key) -> SafeString:
-        value = self[key] = html_format(self.pattern, *(key if isinstance(key, tuple) else (key,)))
-        return value
-
-
-NOTHING = mark_safe("")
-SELECTED = mark_safe(" selected")
-
-
 # Filter lists ----------------------------------------------------------------------------------
 
 
 @register.simple_tag
-def filter_options(items: list[tuple]) -> SafeString:
+def filter_options(items: Iterable[tuple]) -> SafeString:
     """The <option>s of a filter list box, one per (value, label, chosen) item."""
-    return html_join(
-        '<option value="{}"{}>{}</option>', ((value, SELECTED if chosen else NOTHING, text) for value, text, chosen in items)
+    return SafeString(
+        "".join(
+            f'<option value="{esc(value)}"{" selected" if chosen else ""}>{esc(text)}</option>' for value, text, chosen in items
+        )
     )
 
 
 # Quote cards -----------------------------------------------------------------------------------
 
-EXEMPLAR_FORM = (
-    '<form id="exemplar-{pk}" class="inline-form" method="post" action="{url}"'
-    ' hx-post="{url}" hx-target="#exemplar-{pk}" hx-swap="outerHTML">{csrf}'
-    '<input type="hidden" name="exemplar" value="{value}">'
-    '<input type="hidden" name="back" value="{back}">'
-    '<button type="submit" class="button small exemplar-button{on}" aria-pressed="{pressed}">{label}</button></form>'
-)
-MARKED = {True: (mark_safe("0"), mark_safe(" on"), mark_safe("true")), False: (mark_safe("1"), NOTHING, mark_safe("false"))}
 
-
-def exemplar_button(app, url: str, csrf: SafeString, back: str, labels: dict | None = None) -> SafeString:
+def exemplar_button(app, url: str, csrf: str, back: str, labels: dict[bool, str] | None = None) -> str:
     """The form that marks (or unmarks) an application as an exemplar of its code; leads only.
 
-    `app` is a CodeApplication or a review.QuoteCode (pk, code, is_exemplar); `labels`, the
-    buttons' labels already built for this page.
+    `app` is a CodeApplication or a review.QuoteCode (pk, code, is_exemplar); `url`, `csrf` and
+    `back` come already escaped; `labels`, the buttons' label patterns for this page.
     """
-    labels = labels if labels is not None else _exemplar_labels()
-    value, on, pressed = MARKED[app.is_exemplar]
-    return html_format(
-        EXEMPLAR_FORM, pk=app.pk, url=url, csrf=csrf, value=value, back=back, on=on, pressed=pressed,
-        label=labels[app.is_exemplar][app.code.name],
+    labels = labels if labels is not None else EXEMPLAR_LABELS
+    pk, marked = esc(app.pk), app.is_exemplar
+    return (
+        f'<form id="exemplar-{pk}" class="inline-form" method="post" action="{url}"'
+        f' hx-post="{url}" hx-target="#exemplar-{pk}" hx-swap="outerHTML">{csrf}'
+        f'<input type="hidden" name="exemplar" value="{"0" if marked else "1"}">'
+        f'<input type="hidden" name="back" value="{back}">'
+        f'<button type="submit" class="button small exemplar-button{" on" if marked else ""}"'
+        f' aria-pressed="{"true" if marked else "false"}">{labels[marked]}{esc(app.code.name)}</button></form>'
     )
 
 
-def _exemplar_labels() -> dict[bool, _Once]:
-    """The exemplar buttons' labels by state and code name."""
-    return {True: _Once("★ Exemplar of {}"), False: _Once("☆ Mark as exemplar of {}")}
+EXEMPLAR_LABELS = {True: "★ Exemplar of ", False: "☆ Mark as exemplar of "}
 
 
 @register.simple_tag(takes_context=True)
 def exemplar_form(context, app, project: Project, back: str) -> SafeString:
     """exemplar_button for one application, as the exemplar view sends it back."""
-    url = reverse("review_exemplar", args=[project.slug, app.pk])
-    return exemplar_button(app, url, csrf_input(context.request), back)
+    url = esc(reverse("review_exemplar", args=[project.slug, app.pk]))
+    return SafeString(exemplar_button(app, url, csrf_input(context.request), esc(back)))
 
 
-CONTEXT_LINK = '<a class="button small" href="{url}?n={n}" hx-get="{url}?n={n}" hx-target="#context-{pk}" hx-swap="outerHTML">{label}</a>'
-CONTEXT = '<div id="context-{pk}" class="excerpt-context">{text}<div class="toolbar">{more}{hide}</div></div>'
-# What a quote card starts with: no text around the quote, and the button that shows it.
-CONTEXT_CLOSED = CONTEXT.format(
-    pk="{pk}", text="", more=CONTEXT_LINK.format(url="{url}", n=CONTEXT_SIZES[1], pk="{pk}", label="Show context"), hide=""
-)
+def context_link(url: str, n: int, pk: str, label: str) -> str:
+    """A button that shows n characters around quote `pk` (url and pk already escaped)."""
+    return (
+        f'<a class="button small" href="{url}?n={n}" hx-get="{url}?n={n}"'
+        f' hx-target="#context-{pk}" hx-swap="outerHTML">{label}</a>'
+    )
 
 
 @register.simple_tag
 def excerpt_context(excerpt_id: int, url: str, n: int, around: Context | None = None) -> SafeString:
     """The text around a quote (n characters each side; 0 for none) and the buttons that change n."""
-    if n == 0 and around is None:
-        return html_format(CONTEXT_CLOSED, pk=excerpt_id, url=url)
-    text = NOTHING
+    return SafeString(context_box(esc(excerpt_id), esc(url), n, around))
+
+
+def context_box(pk: str, url: str, n: int, around: Context | None = None) -> str:
+    """excerpt_context with the id and url already escaped."""
+    text = more = hide = ""
     if around is not None:
-        text = html_format(
-            '<p class="context-text">{}{}<mark>{}</mark>{}{}</p>', "…" if around.clipped_before else "", around.before,
-            around.quote, around.after, "…" if around.clipped_after else "",
+        text = (
+            f'<p class="context-text">{"…" if around.clipped_before else ""}{esc(around.before)}'
+            f'<mark>{esc(around.quote)}</mark>{esc(around.after)}{"…" if around.clipped_after else ""}</p>'
         )
-    more = hide = NOTHING
     if n < CONTEXT_SIZES[-1]:
-        larger = CONTEXT_SIZES[CONTEXT_SIZES.index(n) + 1]
-        more = html_format(CONTEXT_LINK, url=url, n=larger, pk=excerpt_id, label="More context" if n else "Show context")
+        more = context_link(url, CONTEXT_SIZES[CONTEXT_SIZES.index(n) + 1], pk, "More context" if n else "Show context")
     if n:
-        hide = html_format(CONTEXT_LINK, url=url, n=0, pk=excerpt_id, label="Hide context")
-    return html_format(CONTEXT, pk=excerpt_id, text=text, more=more, hide=hide)
-
-
-QUOTE_CARD = (
-    '<article class="quote-card{exemplar}" id="quote-{pk}">'
-    '<blockquote class="quote">{text}</blockquote>'
-    '<p class="citation"><strong>{cite}</strong> · {title}{speaker} · coded by {coder}</p>'
-    '<p class="codes">{tags}</p>{memo}'
-    '<div class="toolbar quote-tools">'
-    '<a class="button small" href="{open}?excerpt={pk}">Open in transcript</a>'
-    ' <button type="button" class="button small copy-quote" data-copy="“{text}” ({cite})">Copy with citation</button>'
-    " {marks}</div>{context}</article>\n"
-)
-EXEMPLAR = {True: mark_safe(" exemplar"), False: NOTHING}
+        hide = context_link(url, 0, pk, "Hide context")
+    return f'<div id="context-{pk}" class="excerpt-context">{text}<div class="toolbar">{more}{hide}</div></div>'
 
 
 @register.simple_tag(takes_context=True)
@@ -175,39 +136,36 @@ def quote_cards(context, quotes: list[Quote], project: Project, *, can_mark: boo
     open_url = id_url("transcript_detail")
     context_url = id_url("review_context", project.slug)
     exemplar_url = id_url("review_exemplar", project.slug)
-    csrf = csrf_input(context.request) if can_mark else NOTHING
-    # Escaped once a page: these repeat from card to card.
-    tags = _Once('<span class="tag c-{}">{}{}</span> ')
-    badges, labels = _Once('<span class="badge">★ exemplar of {}</span>'), _exemplar_labels()
-    titles, coders, speakers = _Once("{}"), _Once("{}"), _Once(" · speaker {}")
-    opens, back = _Once("{}"), html_format("{}", back)
-    cards = []
+    csrf = csrf_input(context.request) if can_mark else ""
+    back = esc(back)
+    # Code names, titles and coders repeat from card to card: each is escaped once a page.
+    escaped, cards = Escaped(), []
     for quote in quotes:
-        pk, marks = html_format("{}", quote.pk), []
+        pk, text, cite = esc(quote.pk), esc(quote.quote), esc(quote.cite)
+        marks = []
         for app in quote.matched:
             if can_mark:
-                marks.append(exemplar_button(app, exemplar_url(app.pk), csrf, back, labels))
+                marks.append(exemplar_button(app, esc(exemplar_url(app.pk)), csrf, back))
             elif app.is_exemplar:
-                marks.append(badges[app.code.name])
-        cards.append(
-            html_format(
-                QUOTE_CARD,
-                exemplar=EXEMPLAR[quote.exemplar],
-                pk=pk,
-                text=quote.quote,
-                cite=quote.cite,
-                title=titles[quote.transcript_title],
-                speaker=speakers[quote.speaker] if quote.speaker else NOTHING,
-                coder=coders[quote.coder_name],
-                tags=_joined([tags[(app.code.pk, app.code.name, " ★" if app.is_exemplar else "")] for app in quote.codes]),
-                memo=html_format('<p class="memo"><span class="muted">Memo:</span> {}</p>', linebreaksbr(quote.memo))
-                if quote.memo else NOTHING,
-                open=opens[open_url(quote.transcript_id)],
-                marks=_joined(marks),
-                context=excerpt_context(pk, context_url(quote.pk), 0),
-            )
+                marks.append(f'<span class="badge">★ exemplar of {escaped[app.code.name]}</span>')
+        tags = "".join(
+            f'<span class="tag c-{escaped[app.code.pk]}">{escaped[app.code.name]}{" ★" if app.is_exemplar else ""}</span> '
+            for app in quote.codes
         )
-    return _joined(cards)
+        speaker = f" · speaker {esc(quote.speaker)}" if quote.speaker else ""
+        memo = f'<p class="memo"><span class="muted">Memo:</span> {esc(linebreaksbr(quote.memo))}</p>' if quote.memo else ""
+        cards.append(
+            f'<article class="quote-card{" exemplar" if quote.exemplar else ""}" id="quote-{pk}">'
+            f'<blockquote class="quote">{text}</blockquote>'
+            f'<p class="citation"><strong>{cite}</strong> · {escaped[quote.transcript_title]}{speaker}'
+            f" · coded by {escaped[quote.coder_name]}</p>"
+            f'<p class="codes">{tags}</p>{memo}'
+            '<div class="toolbar quote-tools">'
+            f'<a class="button small" href="{esc(open_url(quote.transcript_id))}?excerpt={pk}">Open in transcript</a>'
+            f' <button type="button" class="button small copy-quote" data-copy="“{text}” ({cite})">Copy with citation</button>'
+            f' {"".join(marks)}</div>{context_box(pk, esc(context_url(quote.pk)), 0)}</article>\n'
+        )
+    return SafeString("".join(cards))
 
 
 # Heat tables -----------------------------------------------------------------------------------
@@ -217,36 +175,27 @@ def quote_cards(context, quotes: list[Quote], project: Project, *, can_mark: boo
 def matrix_table(matrix: Matrix, project: Project, attribute: Attribute | None) -> SafeString:
     """Codes × participants (or values of `attribute`); each cell opens its quotes."""
     quotes_url = id_url("review_quotes", project.slug)
-    head = html_join('<th scope="col" class="col-head">{}</th>', ((column.label,) for column in matrix.columns))
-    empty, escaped = _Once('<td class="heat {}"></td>'), _Once("{}")  # heat classes and column queries repeat
-    rows = []
+    head = "".join(f'<th scope="col" class="col-head">{esc(column.label)}</th>' for column in matrix.columns)
+    escaped, rows = Escaped(), []
     for code, cells in matrix.rows:
-        url = html_format("{}", quotes_url(code.pk))
+        url = esc(quotes_url(code.pk))
         tds = []
         for cell in cells:
             if cell["n"]:
-                people = html_format('<span class="people">/{}</span>', cell["people"]) if attribute else NOTHING
+                people = f'<span class="people">/{escaped[cell["people"]]}</span>' if attribute else ""
                 tds.append(
-                    html_format(
-                        '<td class="heat {}"><a href="{}?{}">{}{}</a></td>',
-                        escaped[cell["heat"]], url, escaped[cell["query"]], cell["n"], people,
-                    )
+                    f'<td class="heat {escaped[cell["heat"]]}"><a href="{url}?{escaped[cell["query"]]}">'
+                    f'{escaped[cell["n"]]}{people}</a></td>'
                 )
             else:
-                tds.append(empty[cell["heat"]])
+                tds.append(f'<td class="heat {escaped[cell["heat"]]}"></td>')
         rows.append(
-            html_format(
-                '<tr class="depth-{}"><th scope="row"><span class="swatch c-{}"></span>{}</th>{}</tr>\n',
-                code.depth, code.pk, code.name, _joined(tds),
-            )
+            f'<tr class="depth-{esc(code.depth)}"><th scope="row"><span class="swatch c-{esc(code.pk)}"></span>{esc(code.name)}</th>'
+            f'{"".join(tds)}</tr>\n'
         )
-    return html_format(
-        '<table class="heat-table"><thead><tr><th scope="col">Code</th>{}</tr></thead><tbody>{}</tbody></table>',
-        head, _joined(rows),
+    return SafeString(
+        f'<table class="heat-table"><thead><tr><th scope="col">Code</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
-
-
-SAME_CODE = mark_safe('<td class="heat same" aria-label="same code"></td>')
 
 
 @register.simple_tag
@@ -256,35 +205,29 @@ def cooccurrence_table(result: Cooccurrence, project: Project, query: str) -> Sa
     pattern = reverse("review_cooccurrence_detail", args=[project.slug, marker_a, marker_b])
     head_a, rest = pattern.split(str(marker_a), 1)
     middle, tail = rest.split(str(marker_b), 1)
-    suffix = f"{tail}?{query}" if query else tail
-    names = {code.pk: html_format("{}", code.name) for code in result.codes}
-    head = html_join(
-        '<th scope="col" class="col-head"><span class="swatch c-{}"></span>{}</th>',
-        ((code.pk, names[code.pk]) for code in result.codes),
+    head_a, middle, suffix = esc(head_a), esc(middle), esc(f"{tail}?{query}" if query else tail)
+    pks = {code.pk: esc(code.pk) for code in result.codes}
+    names = {code.pk: esc(code.name) for code in result.codes}
+    head = "".join(
+        f'<th scope="col" class="col-head"><span class="swatch c-{pks[code.pk]}"></span>{names[code.pk]}</th>'
+        for code in result.codes
     )
-    empty, heats = _Once('<td class="heat {}"></td>'), _Once("{}")
-    rows = []
+    escaped, rows = Escaped(), []
     for code, cells in zip(result.codes, result.cells):
-        tds = []
+        pk, name, tds = pks[code.pk], names[code.pk], []
         for cell in cells:
             if cell["same"]:
-                tds.append(SAME_CODE)
+                tds.append('<td class="heat same" aria-label="same code"></td>')
             elif cell["n"]:
                 other = cell["other"].pk
                 tds.append(
-                    html_format(
-                        '<td class="heat {}"><a href="{}" title="{} with {}">{}</a></td>',
-                        heats[cell["heat"]], f"{head_a}{code.pk}{middle}{other}{suffix}", names[code.pk], names[other], cell["n"],
-                    )
+                    f'<td class="heat {escaped[cell["heat"]]}"><a href="{head_a}{pk}{middle}{pks[other]}{suffix}"'
+                    f' title="{name} with {names[other]}">{escaped[cell["n"]]}</a></td>'
                 )
             else:
-                tds.append(empty[cell["heat"]])
-        rows.append(
-            html_format(
-                '<tr><th scope="row"><span class="swatch c-{}"></span>{}</th>{}</tr>\n', code.pk, names[code.pk], _joined(tds)
-            )
-        )
-    return html_format(
-        '<table class="heat-table cooccurrence"><thead><tr><th scope="col">Code</th>{}</tr></thead><tbody>{}</tbody></table>',
-        head, _joined(rows),
+                tds.append(f'<td class="heat {escaped[cell["heat"]]}"></td>')
+        rows.append(f'<tr><th scope="row"><span class="swatch c-{pk}"></span>{name}</th>{"".join(tds)}</tr>\n')
+    return SafeString(
+        f'<table class="heat-table cooccurrence"><thead><tr><th scope="col">Code</th>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
     )
