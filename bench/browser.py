@@ -18,8 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: bench/ alone is on the path, not the package
+
+from bench.server import gunicorn  # noqa: E402
 
 SETUP = r"""
 import random
@@ -74,7 +78,6 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=15)
     parser.add_argument("--screenshot", help="save the page as it looks after the last coding")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     launch_args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -89,8 +92,6 @@ def main() -> None:
         out = subprocess.run([python, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True).stdout.split()
         transcript, words = int(out[-2]), int(out[-1])
-        from bench.server import gunicorn
-
         with gunicorn(env) as server:
             base = server.base
             with sync_playwright() as playwright:

@@ -67,15 +67,8 @@ def make_text(rng: random.Random, n_words: int, label: str) -> tuple[str, list[t
     return "\n".join(lines), turns
 
 
-@transaction.atomic
-def generate(scale: str, load_coders: int = 0) -> Project:
-    n_transcripts, n_words, n_codes, n_coders, n_excerpts = SCALES[scale]
-    rng = random.Random(f"peercoding-bench-{scale}")
-    hashed = make_password(PASSWORD)  # hashed once: the hasher is slow on purpose
-    lead, _ = User.objects.get_or_create(username="bench-lead")
-    lead.password = hashed
-    lead.save()
-    project = actions.create_project(f"Benchmark study ({scale})", "bench", by=lead)
+def make_users(project: Project, lead: User, hashed: str, n_coders: int, load_coders: int) -> list[User]:
+    """The lead and the study's coders (the lead first), and the load test's simulated coders."""
     coders = [lead]
     for i in range(n_coders - 1):
         user, _ = User.objects.get_or_create(username=f"bench-coder-{i + 1}")
@@ -89,10 +82,14 @@ def generate(scale: str, load_coders: int = 0) -> Project:
         user.password = hashed
         user.save()
         Membership.objects.create(project=project, user=user, role=Membership.Role.LEAD)
+    return coders
+
+
+def make_codes(project: Project, lead: User, rng: random.Random, n_codes: int) -> tuple[list, int]:
+    """Themes, then subthemes spread over them; returns (codes, number of themes)."""
     themes = max(2, n_codes // 6)
-    codes = []
     parents = [actions.create_code(project, name=f"Theme {t + 1}", by=lead, order=t) for t in range(themes)]
-    codes.extend(parents)
+    codes = list(parents)
     for i in range(n_codes - themes):
         codes.append(
             actions.create_code(
@@ -100,6 +97,10 @@ def generate(scale: str, load_coders: int = 0) -> Project:
                 color="#%06x" % rng.randrange(0x404040, 0xE0E0E0), definition=f"Definition of subtheme {i + 1}.",
             )
         )
+    return codes, themes
+
+
+def make_transcripts(project: Project, lead: User, rng: random.Random, n_transcripts: int, n_words: int) -> list[Transcript]:
     transcripts = []
     for t in range(n_transcripts):
         label = f"P{t + 1:02d}"
@@ -115,10 +116,15 @@ def generate(scale: str, load_coders: int = 0) -> Project:
             for s, e, b, sp in turns
         )
         transcripts.append(transcript)
+    return transcripts
+
+
+def make_excerpts(transcripts: list[Transcript], coders: list[User], codes: list, rng: random.Random, n_excerpts: int) -> None:
+    """Excerpts in turn over the transcripts and coders, each with one subtheme (a fifth with two)."""
     batch: list[Excerpt] = []
     code_choices: list[list] = []
     for i in range(n_excerpts):
-        transcript = transcripts[i % n_transcripts]
+        transcript = transcripts[i % len(transcripts)]
         length = len(transcript.text)
         start = rng.randrange(0, length - 400)
         end = start + rng.randrange(40, 400)
@@ -126,7 +132,7 @@ def generate(scale: str, load_coders: int = 0) -> Project:
             Excerpt(transcript=transcript, start=start, end=end, quote=transcript.text[start:end],
                     coder=coders[i % len(coders)])
         )
-        code_choices.append(rng.sample(codes[themes:], k=1 if rng.random() < 0.8 else 2))
+        code_choices.append(rng.sample(codes, k=1 if rng.random() < 0.8 else 2))
         if len(batch) >= 5000 or i == n_excerpts - 1:
             created = Excerpt.objects.bulk_create(batch)
             CodeApplication.objects.bulk_create(
@@ -135,6 +141,21 @@ def generate(scale: str, load_coders: int = 0) -> Project:
                 for code in chosen
             )
             batch, code_choices = [], []
+
+
+@transaction.atomic
+def generate(scale: str, load_coders: int = 0) -> Project:
+    n_transcripts, n_words, n_codes, n_coders, n_excerpts = SCALES[scale]
+    rng = random.Random(f"peercoding-bench-{scale}")
+    hashed = make_password(PASSWORD)  # hashed once: the hasher is slow on purpose
+    lead, _ = User.objects.get_or_create(username="bench-lead")
+    lead.password = hashed
+    lead.save()
+    project = actions.create_project(f"Benchmark study ({scale})", "bench", by=lead)
+    coders = make_users(project, lead, hashed, n_coders, load_coders)
+    codes, themes = make_codes(project, lead, rng, n_codes)
+    transcripts = make_transcripts(project, lead, rng, n_transcripts, n_words)
+    make_excerpts(transcripts, coders, codes[themes:], rng, n_excerpts)
     return project
 
 

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from bench.run import Client
+from bench.client import Client
 
 
 @dataclass

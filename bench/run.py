@@ -12,7 +12,7 @@ the server's peak memory. Nothing here runs in `make test`; figures go in bench/
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
+import io
 import json
 import os
 import random
@@ -27,8 +27,16 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import docx
+import psycopg2
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: bench/ alone is on the path, not the package
+
+from bench import load  # noqa: E402
+from bench.client import Client  # noqa: E402
+from bench.server import gunicorn  # noqa: E402
+
 PYTHON = sys.executable
 
 # Budgets at study scale, in milliseconds (issue: performance).
@@ -56,54 +64,8 @@ INSTITUTION_BUDGETS = {
 MEDIANS: dict[tuple[str, str], float] = {}
 
 
-class LoopbackPolicy(http.cookiejar.DefaultCookiePolicy):
-    """Send the production settings' secure cookies over loopback HTTP, as the TLS proxy would."""
-
-    def return_ok_secure(self, cookie, request) -> bool:
-        return True
-
-
-class Client:
-    """A logged-in browser stand-in: session and CSRF cookies, htmx headers."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar(policy=LoopbackPolicy())
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.headers = {"X-Forwarded-Proto": "https"}
-
-    def csrf(self) -> str:
-        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
-
-    def get(self, path: str, htmx: bool = False) -> tuple[int, bytes]:
-        headers = dict(self.headers)
-        if htmx:
-            headers["HX-Request"] = "true"
-        request = urllib.request.Request(self.base + path, headers=headers)
-        with self.opener.open(request, timeout=60) as response:
-            return response.status, response.read()
-
-    def post(self, path: str, data: dict) -> tuple[int, bytes]:
-        headers = dict(self.headers, **{"HX-Request": "true", "X-CSRFToken": self.csrf(), "Referer": self.base.replace("http://", "https://") + "/"})
-        body = urllib.parse.urlencode(data).encode()
-        request = urllib.request.Request(self.base + path, data=body, headers=headers, method="POST")
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-
-    def login(self, username: str, password: str) -> None:
-        self.get("/login/")
-        status, body = self.post("/login/", {"username": username, "password": password})
-        if status >= 400 or not any(cookie.name == "sessionid" for cookie in self.jar):
-            raise SystemExit(f"benchmark login failed ({status})")
-
-
 def import_docx(client) -> float:
     """Upload 20 generated .docx transcripts one by one, as the import page does; total ms."""
-    import docx
-
     rng = random.Random(20)
     files = []
     for n in range(20):
@@ -112,7 +74,7 @@ def import_docx(client) -> float:
             speaker = "Interviewer" if turn % 2 == 0 else f"P{n + 50}"
             document.add_paragraph(f"{speaker}: " + " ".join(rng.choice(["peer", "support", "group", "work", "care"])
                                                               for _ in range(60)))
-        buffer = __import__("io").BytesIO()
+        buffer = io.BytesIO()
         document.save(buffer)
         files.append((f"P{n + 50}.docx", buffer.getvalue()))
     start = time.perf_counter()
@@ -174,7 +136,8 @@ def check_load(env: dict, tally) -> list[str]:
     return [f"{sent} codings sent twice each, {stored} stored ({'exactly once' if stored == distinct else 'MISMATCH'})"]
 
 
-def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tuple[list[tuple], float]:
+def prepare(scale: str, env: dict, load_seconds: float) -> None:
+    """A fresh database with the generated study, its static files collected."""
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     started = time.perf_counter()
@@ -183,102 +146,115 @@ def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tu
     if "DATABASE_URL" in env:
         # The planner's statistics, as autovacuum would gather them on a live server (the
         # throwaway cluster runs without autovacuum so that the test suite's plans are stable).
-        import psycopg2
-
         connection = psycopg2.connect(env["DATABASE_URL"])
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         connection.close()
-    from bench.server import gunicorn
 
+
+def time_coding(client: Client, transcript: int, code: int, repeat: int) -> list[tuple]:
+    """Open the transcript page, then apply a code, change memos and delete excerpts, timed."""
+    page = f"/transcripts/{transcript}/"
+    rng = random.Random(7)
+    results = []
+    client.get(page)  # warm up
+    results.append(("open a transcript page", timed(lambda: client.get(page), repeat)))
+    created: list[int] = []
+
+    def apply():
+        start = rng.randrange(0, 20_000)
+        status, body = client.post(
+            f"/transcripts/{transcript}/excerpts/",
+            {"start": start, "end": start + 80, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)},
+        )
+        match = re.search(rb'data-excerpt-id="(\d+)"', body)
+        if match:
+            created.append(int(match.group(1)))
+        return status, body
+
+    results.append(("apply a code to a new selection", timed(apply, repeat)))
+    versions = {pk: 1 for pk in created}
+    queue = list(created)
+
+    def change():
+        pk = queue.pop(0)
+        queue.append(pk)
+        status, body = client.post(f"/excerpts/{pk}/edit/", {"version": versions[pk], "memo": f"memo {versions[pk]}"})
+        versions[pk] += 1
+        return status, body
+
+    results.append(("change an excerpt's memo", timed(change, repeat)))
+    doomed = list(created)
+
+    def delete():
+        pk = doomed.pop()
+        return client.post(f"/excerpts/{pk}/delete/", {"version": versions[pk]})
+
+    results.append(("delete an excerpt", timed(delete, min(repeat, len(created)))))
+    return results
+
+
+def time_reads(client: Client, scale: str, transcript: int, code: int, repeat: int) -> list[tuple]:
+    """The review side, read-only: quotes of the theme with the most quotes, summary, matrices, reports."""
+    status, body = client.get("/projects/bench/review/")
+    themes = [int(i) for i in re.findall(rb'/projects/bench/review/codes/(\d+)/', body)]
+    theme = themes[0] if themes else code
+    reads = [
+        ("quotes of one theme", f"/projects/bench/review/codes/{theme}/?subthemes=1"),
+        ("theme summary", "/projects/bench/review/"),
+        ("code x participant matrix", "/projects/bench/review/matrix/"),
+        ("co-occurrence matrix", "/projects/bench/review/cooccurrence/"),
+        ("agreement for a transcript", f"/projects/bench/agreement/?transcript={transcript}"),
+        ("search", "/projects/bench/review/search/?q=peer+group&match=words"),
+        ("codebook .docx", "/projects/bench/codebook/export/?format=docx&quotes=on&counts=on"),
+    ]
+    results = []
+    for action, path in reads:
+        client.get(path)  # warm up
+        results.append((action, timed(lambda path=path: client.get(path), max(3, repeat // 4))))
+    for action, path in [("all excerpts .docx report", "/projects/bench/review/report.docx"),
+                         ("all excerpts .xlsx report", "/projects/bench/review/report.xlsx")]:
+        results.append((action, timed(lambda path=path: client.get(path), 1 if scale == "institution" else 3)))
+    return results
+
+
+def time_load(client: Client, env: dict, base: str, ids: list[int], code: int, seconds: float) -> tuple:
+    """20 coders at once for `seconds`; checks every coding was stored exactly once."""
+    print(f"  load: 20 coders for {seconds:.0f} s", flush=True)
+    users = [(f"load-coder-{n + 1}", "bench-password-not-secret") for n in range(20)]
+    transcript = ids[len(ids) // 2]
+    status, body = client.post(f"/transcripts/{transcript}/excerpts/",
+                               {"start": 0, "end": 40, "codes": str(code), "client_token": secrets.token_hex(8)})
+    shared = int(re.search(rb'data-excerpt-id="(\d+)"', body).group(1))
+    tally = load.run(base, users, ids, code, shared, seconds=seconds, max_requests=600, pause=3.0)
+    print("  " + load.summary(tally), flush=True)
+    for line in check_load(env, tally):
+        print("  " + line, flush=True)
+    if tally.errors:
+        print(f"  ERRORS: {tally.errors[:10]}", flush=True)
+    return ("load: any request, 20 coders", tally.latencies)
+
+
+def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tuple[list[tuple], float]:
+    prepare(scale, env, load_seconds)
     # At institution scale the .xlsx report takes longer than gunicorn's default 30 s timeout;
     # README's deployment section gives big projects the same --timeout 120.
     with gunicorn(env, timeout=120 if scale == "institution" else 30) as server:
-        base = server.base
-        client = Client(base)
+        client = Client(server.base)
         client.login("bench-lead", "bench-password-not-secret")
         status, body = client.get("/projects/bench/")
         if b"/transcripts/" not in body:
             raise SystemExit(f"project page without transcripts ({status}): {body[:300]!r} cookies={[c.name for c in client.jar]}")
         ids = [int(i) for i in re.findall(rb'href="/transcripts/(\d+)/"', body)]
         transcript = ids[len(ids) // 2]
-        page = f"/transcripts/{transcript}/"
-        status, body = client.get(page)
-        code_ids = [int(i) for i in re.findall(rb'data-code-id="(\d+)"', body)]
-        code = code_ids[-1]
-        rng = random.Random(7)
-        results = []
-        client.get(page)  # warm up
-        results.append(("open a transcript page", timed(lambda: client.get(page), repeat)))
-
-        created: list[int] = []
-
-        def apply():
-            start = rng.randrange(0, 20_000)
-            status, body = client.post(
-                f"/transcripts/{transcript}/excerpts/",
-                {"start": start, "end": start + 80, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)},
-            )
-            match = re.search(rb'data-excerpt-id="(\d+)"', body)
-            if match:
-                created.append(int(match.group(1)))
-            return status, body
-
-        results.append(("apply a code to a new selection", timed(apply, repeat)))
-        versions = {pk: 1 for pk in created}
-        queue = list(created)
-
-        def change():
-            pk = queue.pop(0)
-            queue.append(pk)
-            status, body = client.post(f"/excerpts/{pk}/edit/", {"version": versions[pk], "memo": f"memo {versions[pk]}"})
-            versions[pk] += 1
-            return status, body
-
-        results.append(("change an excerpt's memo", timed(change, repeat)))
-        doomed = list(created)
-
-        def delete():
-            pk = doomed.pop()
-            return client.post(f"/excerpts/{pk}/delete/", {"version": versions[pk]})
-
-        results.append(("delete an excerpt", timed(delete, min(repeat, len(created)))))
-        # The review side, read-only: quotes of the theme with the most quotes, summary, matrices...
-        status, body = client.get("/projects/bench/review/")
-        themes = [int(i) for i in re.findall(rb'/projects/bench/review/codes/(\d+)/', body)]
-        theme = themes[0] if themes else code
-        reads = [
-            ("quotes of one theme", f"/projects/bench/review/codes/{theme}/?subthemes=1"),
-            ("theme summary", "/projects/bench/review/"),
-            ("code x participant matrix", "/projects/bench/review/matrix/"),
-            ("co-occurrence matrix", "/projects/bench/review/cooccurrence/"),
-            ("agreement for a transcript", f"/projects/bench/agreement/?transcript={transcript}"),
-            ("search", "/projects/bench/review/search/?q=peer+group&match=words"),
-            ("codebook .docx", "/projects/bench/codebook/export/?format=docx&quotes=on&counts=on"),
-        ]
-        for action, path in reads:
-            client.get(path)  # warm up
-            results.append((action, timed(lambda path=path: client.get(path), max(3, repeat // 4))))
-        for action, path in [("all excerpts .docx report", "/projects/bench/review/report.docx"),
-                             ("all excerpts .xlsx report", "/projects/bench/review/report.xlsx")]:
-            results.append((action, timed(lambda path=path: client.get(path), 1 if scale == "institution" else 3)))
+        status, body = client.get(f"/transcripts/{transcript}/")
+        code = [int(i) for i in re.findall(rb'data-code-id="(\d+)"', body)][-1]
+        results = time_coding(client, transcript, code, repeat)
+        results += time_reads(client, scale, transcript, code, repeat)
         results.append(("import 20 .docx transcripts", [import_docx(client)]))
         if load_seconds:
-            from bench import load
-
-            print(f"  load: 20 coders for {load_seconds:.0f} s", flush=True)
-            users = [(f"load-coder-{n + 1}", "bench-password-not-secret") for n in range(20)]
-            status, body = client.post(f"/transcripts/{transcript}/excerpts/",
-                                       {"start": 0, "end": 40, "codes": str(code), "client_token": secrets.token_hex(8)})
-            shared = int(re.search(rb'data-excerpt-id="(\d+)"', body).group(1))
-            tally = load.run(base, users, ids, code, shared, seconds=load_seconds, max_requests=600, pause=3.0)
-            results.append(("load: any request, 20 coders", tally.latencies))
-            print("  " + load.summary(tally), flush=True)
-            for line in check_load(env, tally):
-                print("  " + line, flush=True)
-            if tally.errors:
-                print(f"  ERRORS: {tally.errors[:10]}", flush=True)
+            results.append(time_load(client, env, server.base, ids, code, load_seconds))
         memory = peak_memory_mb([server.process.pid, *children(server.process.pid)])
         return results, memory
 
@@ -327,8 +303,6 @@ def main() -> None:
                 env.pop("DATABASE_URL", None)
             else:
                 # A fresh database per scale inside the throwaway cluster.
-                import psycopg2
-
                 url = urllib.parse.urlparse(env["DATABASE_URL"])
                 name = f"bench_{scale.replace('x', 'x')}"
                 connection = psycopg2.connect(env["DATABASE_URL"])
