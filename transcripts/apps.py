@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate, pre_migrate
 
 
@@ -8,8 +9,8 @@ class TranscriptsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
-
+        # Here, not at the top: this module is imported while the app registry fills, before the
+        # models that the middleware (through access.py) imports can load.
         from . import db_triggers
         from .middleware import remember_login_time, remember_second_factor
 

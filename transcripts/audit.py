@@ -17,16 +17,19 @@ chain stands, so a restored project verifies and is checked from there on.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import json
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Unix; see _lock()
+    fcntl = None
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -34,6 +37,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .models import AuditEvent
+from .models.audit import signing_key
 
 logger = logging.getLogger(__name__)
 
@@ -52,39 +56,6 @@ def _now_to_the_millisecond():
     """JSON (and so a backup) keeps milliseconds; the hash must survive a backup and restore."""
     now = timezone.now()
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-# The key ------------------------------------------------------------------------------------------
-
-
-def signing_key() -> bytes:
-    """The key of the audit trail's hashes: AUDIT_KEY, or the data folder's key file (made here)."""
-    if settings.AUDIT_KEY:
-        return settings.AUDIT_KEY.encode("utf-8")
-    return _key_from_file(str(settings.AUDIT_KEY_FILE))
-
-
-@functools.lru_cache(maxsize=4)
-def _key_from_file(path: str) -> bytes:
-    target = Path(path)
-    try:
-        return target.read_bytes().strip()
-    except FileNotFoundError:
-        pass
-    # Written whole under another name, then linked into place: two workers starting at once
-    # both end up reading the one key that won, never a half-written file.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    draft = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    try:
-        os.link(draft, target)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-    return target.read_bytes().strip()
 
 
 # Checkpoints --------------------------------------------------------------------------------------
@@ -114,9 +85,7 @@ def _append(lines: list[dict]) -> None:
 
 
 def _lock(handle) -> None:  # noqa: ANN001
-    try:
-        import fcntl
-    except ImportError:  # not on Unix: appends of one short line are whole anyway
+    if fcntl is None:  # not on Unix: appends of one short line are whole anyway
         return
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
 

@@ -29,6 +29,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from . import audit
+from .models import AuditEvent, Excerpt, Membership, Project
 
 FORMAT = "peercoding-backup"
 FORMAT_VERSION = 1
@@ -91,8 +92,6 @@ def _querysets(project=None) -> list:
     if project is None:
         users = User.objects.order_by("pk")
     else:
-        from .models import AuditEvent, Excerpt, Membership
-
         ids = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
         ids |= set(Excerpt.objects.filter(transcript__project=project).values_list("coder_id", flat=True))
         ids |= set(AuditEvent.objects.filter(project=project).exclude(actor=None).values_list("actor_id", flat=True))
@@ -167,8 +166,6 @@ def restore(data: bytes) -> Manifest:
             f"({manifest['migrations']} here: {_migration_state()}); run the matching peercoding version."
         )
     User = get_user_model()
-    from .models import Project
-
     if User.objects.exists() or Project.objects.exists():
         raise RestoreRefused("Restore only into an empty database: this one already has users or projects.")
     models = set()

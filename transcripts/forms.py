@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from .models import Attribute, Participant, Pseudonym, SpeakerTurn
@@ -138,8 +139,6 @@ class MemberAddForm(forms.Form):
         self.project = project
 
     def clean_username(self):  # noqa: ANN201
-        from django.contrib.auth import get_user_model
-
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
         if user is None:
@@ -176,8 +175,6 @@ class AssignForm(forms.Form):
     )
 
     def __init__(self, *args, project, **kwargs) -> None:
-        from django.contrib.auth import get_user_model
-
         super().__init__(*args, **kwargs)
         self.fields["transcripts"].queryset = project.transcripts.defer("text").order_by("title", "pk")
         self.fields["coders"].queryset = (

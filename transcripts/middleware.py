@@ -1,6 +1,17 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django_htmx.http import trigger_client_event
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_otp import user_has_device
+
+from .access import SecondFactorRequired
 
 
 class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
@@ -29,8 +40,6 @@ SESSION_STARTED_KEY = "peercoding_started"
 
 def remember_login_time(sender, request, user, **kwargs) -> None:
     """user_logged_in receiver: note when this session began, for the absolute limit."""
-    import time
-
     request.session[SESSION_STARTED_KEY] = int(time.time())
 
 
@@ -44,11 +53,6 @@ class AbsoluteSessionLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        import time
-
-        from django.conf import settings
-        from django.contrib.auth import logout
-
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             started = request.session.get(SESSION_STARTED_KEY)
@@ -86,8 +90,6 @@ class IdleSessionMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        import time
-
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not getattr(view_func, "session_activity", True):
             return None
@@ -103,8 +105,6 @@ SECOND_FACTOR_KEY = "peercoding_has_second_factor"
 def remember_second_factor(sender, request, user, **kwargs) -> None:
     """user_logged_in receiver: note whether this user must enter a code before using the site,
     so that requests of users without a device cost no query."""
-    from django_otp import user_has_device
-
     if request is not None and hasattr(request, "session"):
         request.session[SECOND_FACTOR_KEY] = user_has_device(user)
 
@@ -130,9 +130,6 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from django.contrib.auth.views import redirect_to_login
-        from django.urls import reverse
-
         if not getattr(view_func, "login_required", True):
             return None
         if not getattr(view_func, "second_factor_required", True):
@@ -157,13 +154,6 @@ class SecondFactorMiddleware:
         return redirect_to_login(request.get_full_path(), reverse("login_verify"))
 
     def process_exception(self, request, exception):
-        from django.contrib import messages
-        from django.shortcuts import redirect
-        from django.urls import reverse
-        from django_htmx.http import HttpResponseClientRedirect
-
-        from .access import SecondFactorRequired
-
         if not isinstance(exception, SecondFactorRequired):
             return None
         messages.warning(request, "This project requires a second factor for leads. Set one up to continue.")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import os
+import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -65,8 +69,6 @@ class AuditEvent(models.Model):
     def compute_hash(self, key: bytes | None = None) -> str:
         """The keyed hash this record should carry; `key` defaults to the site's audit key."""
         if key is None:
-            from ..audit import signing_key
-
             key = signing_key()
         return hmac.new(key, self.hash_payload(), hashlib.sha256).hexdigest()
 
@@ -86,3 +88,36 @@ class AuditEvent(models.Model):
             "created_at": self.created_at.isoformat(),
         }
         return json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":")).encode("utf-8")
+
+
+# The key ------------------------------------------------------------------------------------------
+
+
+def signing_key() -> bytes:
+    """The key of the audit trail's hashes: AUDIT_KEY, or the data folder's key file (made here)."""
+    if settings.AUDIT_KEY:
+        return settings.AUDIT_KEY.encode("utf-8")
+    return _key_from_file(str(settings.AUDIT_KEY_FILE))
+
+
+@functools.lru_cache(maxsize=4)
+def _key_from_file(path: str) -> bytes:
+    target = Path(path)
+    try:
+        return target.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    # Written whole under another name, then linked into place: two workers starting at once
+    # both end up reading the one key that won, never a half-written file.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    draft = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    try:
+        os.link(draft, target)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return target.read_bytes().strip()

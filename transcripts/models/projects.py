@@ -28,8 +28,9 @@ class ProjectQuerySet(models.QuerySet):
                 rows.values("project").annotate(n=models.Count("pk")).values("n"), output_field=models.IntegerField()
             )
 
-        from .transcripts import Transcript  # transcripts imports this module
+        # Here, not at the top: transcripts.py and coding.py import this module (for Project).
         from .coding import Code
+        from .transcripts import Transcript
 
         row = (
             self.filter(pk=project_id)
