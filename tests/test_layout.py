@@ -1,9 +1,11 @@
-"""The pure modules (text work, colours, assignment, agreement, format conversion) stand without Django.
+"""The layout holds: pure modules stand without Django, layers import downwards only, no
+import circles, no private names across modules, no module or function too long to read.
 
-Two checks, because each misses what the other sees: a fresh interpreter that refuses to
-import Django or the app's models imports every pure module, which catches an import made on
-the way through another module; and a reading of each pure module's source finds any import
-of them, also one hidden inside a function, which runs only when the function does.
+The pure modules get two checks, because each misses what the other sees: a fresh interpreter
+that refuses to import Django or the app's models imports every pure module, which catches an
+import made on the way through another module; and a reading of each pure module's source finds
+any import of them, also one hidden inside a function, which runs only when the function does.
+The rest reads the source of transcripts/, peercoding/ and bench/ (migrations aside) with ast.
 """
 
 from __future__ import annotations
@@ -141,3 +143,199 @@ def test_the_source_check_sees_imports_inside_functions_and_relative_ones(tmp_pa
         "transcripts.models.Code",
     }
     assert "transcripts" in names  # the package itself is no offence
+
+
+# The shape of the code: sizes, imports, layers ------------------------------------------------
+
+CHECKED = [ROOT / "transcripts", ROOT / "peercoding", ROOT / "bench"]
+MOST_LINES_IN_A_MODULE = 600
+MOST_LINES_IN_A_FUNCTION = 60
+
+# Each top-level area of transcripts/ in its layer, top first; a module may import from its own
+# layer and those below. The longest matching name counts ("agreement.loading" before "agreement").
+LAYERS = [
+    ("entry points", ["views", "templatetags", "management", "urls", "admin", "apps", "middleware", "http",
+                      "forms", "codebook_forms", "project_forms"]),
+    ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
+                          "backup", "integrity", "db_triggers"]),
+    ("models", ["models"]),
+    ("pure", ["spans", "colours", "assigning", "agreement", "interop"]),
+]
+
+# Imports that stay inside a function, each for a reason the module's comment repeats.
+IMPORTS_INSIDE_FUNCTIONS = {
+    # apps.py is imported while the app registry fills; the middleware needs the models.
+    ("transcripts.apps", "transcripts.db_triggers"),
+    ("transcripts.apps", "transcripts.middleware"),
+    # coding.py and transcripts.py import projects.py for Project.
+    ("transcripts.models.projects", "transcripts.models.coding"),
+    ("transcripts.models.projects", "transcripts.models.transcripts"),
+}
+
+
+def python_files() -> list[Path]:
+    return [
+        path
+        for folder in CHECKED
+        for path in sorted(folder.rglob("*.py"))
+        if "migrations" not in path.relative_to(ROOT).parts
+    ]
+
+
+def our_modules() -> dict[str, Path]:
+    return {module_name(path): path for path in python_files()}
+
+
+def resolve(name: str, modules: dict[str, Path]) -> str | None:
+    """The module of ours that an imported name lives in (a module, or a name in one)."""
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imports_of(path: Path, module: str, modules: dict[str, Path], *, in_functions: bool) -> set[str]:
+    """Our modules that `module` imports at its top level (or, with in_functions, inside functions)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+
+    def visit(node: ast.AST, inside: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            here = inside or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(child, (ast.Import, ast.ImportFrom)) and here == in_functions:
+                if isinstance(child, ast.Import):
+                    targets = [alias.name for alias in child.names]
+                else:
+                    base = package.rsplit(".", child.level - 1)[0] if child.level else ""
+                    source = ".".join(part for part in (base, child.module or "") if part)
+                    # "from . import archive" imports the module archive, not the package.
+                    targets = [f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source for a in child.names]
+                found.update(t for t in map(lambda n: resolve(n, modules), targets) if t and t != module)
+            visit(child, here)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    # An empty package's __init__ (transcripts/, bench/) is no dependency.
+    return {name for name in found if modules[name].stat().st_size or not modules[name].name == "__init__.py"}
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = our_modules()
+    return {name: imports_of(path, name, modules, in_functions=False) for name, path in modules.items()}
+
+
+def layer_of(module: str) -> int | None:
+    """Index in LAYERS (0 is the top) of a module of transcripts/, or None for the package itself."""
+    if module == "transcripts":
+        return None
+    inside = module.removeprefix("transcripts.")
+    best: tuple[int, int] | None = None
+    for index, (_, areas) in enumerate(LAYERS):
+        for area in areas:
+            if inside == area or inside.startswith(area + "."):
+                if best is None or len(area) > best[1]:
+                    best = (index, len(area))
+    assert best is not None, f"{module} is in no layer: add it to LAYERS in tests/test_layout.py"
+    return best[0]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle, as the modules along it (depth-first search, one report per back edge)."""
+    found, state = [], {}
+
+    def walk(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                found.append(path[path.index(target):] + [target])
+            elif target not in state:
+                walk(target, [*path, target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node, [node])
+    return found
+
+
+def test_no_module_and_no_function_is_too_long():
+    long_modules, long_functions = [], []
+    for path in python_files():
+        source = path.read_text(encoding="utf-8")
+        if len(source.splitlines()) > MOST_LINES_IN_A_MODULE:
+            long_modules.append(f"{path.relative_to(ROOT)}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MOST_LINES_IN_A_FUNCTION:
+                    long_functions.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {length} lines")
+    assert long_modules == []
+    assert long_functions == []
+
+
+def test_there_is_no_import_circle():
+    assert cycles(import_graph()) == []
+
+
+def test_the_circle_check_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_nothing_imports_from_a_layer_above_it():
+    offending = []
+    for module, targets in import_graph().items():
+        if not module.startswith("transcripts"):
+            continue
+        for target in targets:
+            if layer_of(module) is not None and layer_of(target) is not None and layer_of(target) < layer_of(module):
+                offending.append(f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})")
+    assert offending == []
+
+
+def test_imports_stay_at_the_top_except_those_that_break_a_circle():
+    modules = our_modules()
+    inside = []
+    for path in python_files():
+        module = module_name(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for child in ast.walk(node):
+                    if isinstance(child, (ast.Import, ast.ImportFrom)):
+                        targets = {resolve(name, modules) for name in imported_names_of(child, path, modules)}
+                        if not all((module, target) in IMPORTS_INSIDE_FUNCTIONS for target in targets):
+                            inside.append(f"{path.relative_to(ROOT)}:{child.lineno} {ast.unparse(child)}")
+    assert inside == []
+
+
+def imported_names_of(node: ast.Import | ast.ImportFrom, path: Path, modules: dict[str, Path]) -> list[str]:
+    module = module_name(path)
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+    source = ".".join(part for part in (base, node.module or "") if part)
+    return [f"{source}.{alias.name}" for alias in node.names]
+
+
+def test_no_private_name_crosses_a_module():
+    modules = our_modules()
+    offending = []
+    for path in python_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bound_modules = set()  # local names that are modules of ours: "review" in "from .. import review"
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias, full in zip(node.names, imported_names_of(node, path, modules)):
+                    local = alias.asname or alias.name.split(".")[0]
+                    if full in modules:
+                        bound_modules.add(local)
+                    if isinstance(node, ast.ImportFrom) and alias.name.startswith("_") and resolve(full, modules):
+                        offending.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {alias.name}")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in bound_modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert offending == []
