@@ -16,15 +16,10 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
-from xml.etree.ElementTree import ParseError
-from xml.parsers.expat import ExpatError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from .codebook import FIELD_LABELS, TEXT_FIELDS, Theme, walk
 from .readers.base import MB, ImportRefused, describe_size, quoted
-from .readers.safety import check_members, check_filename, extension_of, find_member, read_member
+from .readers.safety import check_filename, check_members, extension_of, find_member, parse_xml_document, read_member
 
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 SCHEMA_LOCATION = "http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd"
@@ -164,14 +159,9 @@ def _project_from_zip(name: str, data: bytes, max_bytes: int) -> tuple[bytes, st
 
 
 def _parse(name: str, data: bytes) -> ET.Element:
-    try:
-        return defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise ImportRefused(
-            f"{quoted(name)} declares a DTD or XML entities, which codebooks never need; it was not opened."
-        ) from exc
-    except (ParseError, ExpatError, SyntaxError, ValueError, LookupError) as exc:
-        raise ImportRefused(f"{quoted(name)} is not a readable XML file, so it is not a REFI-QDA codebook.") from exc
+    return parse_xml_document(
+        name, data, never_needed_by="codebooks", unreadable="is not a readable XML file, so it is not a REFI-QDA codebook."
+    )
 
 
 def _local(tag: object) -> str:

@@ -12,14 +12,9 @@ import re
 import zipfile
 from typing import BinaryIO
 from xml.etree import ElementTree as ET
-from xml.etree.ElementTree import ParseError
-from xml.parsers.expat import ExpatError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from transcripts.interop.readers.base import MB, ImportRefused, describe_size, quoted
-from transcripts.interop.readers.safety import ZIP_ERRORS, check_members, read_member
+from transcripts.interop.readers.safety import ZIP_ERRORS, check_members, parse_xml_document, read_member
 
 DEFAULT_MAX_BYTES = 200 * MB  # what may be read out of one project file: its XML and text sources
 MAX_MEMBERS = 50_000
@@ -147,11 +142,6 @@ def _open_zip(name: str, stream: BinaryIO, limit: Limit) -> ProjectFile:
 
 def parse_xml(name: str, xml: bytes) -> ET.Element:
     """The root element; ImportRefused for XML that does not parse or declares a DTD or entities."""
-    try:
-        return defused_fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise ImportRefused(
-            f"{quoted(name)} declares a DTD or XML entities, which REFI-QDA projects never need; it was not opened."
-        ) from exc
-    except (ParseError, ExpatError, SyntaxError, ValueError, LookupError) as exc:
-        raise ImportRefused(f"{quoted(name)} holds XML that does not parse ({exc}); it was not imported.") from exc
+    return parse_xml_document(
+        name, xml, never_needed_by="REFI-QDA projects", unreadable="holds XML that does not parse ({error}); it was not imported."
+    )

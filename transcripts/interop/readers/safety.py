@@ -13,11 +13,12 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element, ParseError
 from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from .base import MB, ImportRefused, describe_size, quoted
 
@@ -36,6 +37,9 @@ _OLE_ENCRYPTED_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInf
 
 # Bidirectional overrides can make "cod.exe" display as "exe.doc"; they have no place in names.
 _BIDI_CONTROLS = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+# What the XML parsers raise for a document that does not parse (a bad encoding name included).
+XML_ERRORS = (ParseError, ExpatError, SyntaxError, LookupError, ValueError)
 
 ZIP_ERRORS = (
     zipfile.BadZipFile,
@@ -286,8 +290,22 @@ def parse_xml_member(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
         parser.close()
     except DefusedXmlException as exc:
         raise entity_refusal(name) from exc
-    except (ParseError, ExpatError, SyntaxError, LookupError, ValueError) as exc:
+    except XML_ERRORS as exc:
         raise ImportRefused(f"{quoted(name)} is damaged: its text could not be read.") from exc
+
+
+def parse_xml_document(name: str, data: bytes, *, never_needed_by: str, unreadable: str) -> Element:
+    """The root element of a whole XML file; ImportRefused if it declares a DTD or entities (which
+    `never_needed_by`, such as "codebooks", never need) or does not parse (then the message is the
+    file's name and `unreadable`, in which {error} stands for the parser's complaint)."""
+    try:
+        return defused_fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise ImportRefused(
+            f"{quoted(name)} declares a DTD or XML entities, which {never_needed_by} never need; it was not opened."
+        ) from exc
+    except XML_ERRORS as exc:
+        raise ImportRefused(f"{quoted(name)} {unreadable.format(error=exc)}") from exc
 
 
 class _RootReached(Exception):
@@ -325,5 +343,5 @@ def check_xml_prologs(name: str, archive: zipfile.ZipFile) -> None:
             continue
         except DefusedXmlException as exc:
             raise entity_refusal(name) from exc
-        except (ParseError, ExpatError, SyntaxError, LookupError, ValueError) as exc:
+        except XML_ERRORS as exc:
             raise ImportRefused(f"{quoted(name)} is damaged: part of it could not be read.") from exc
