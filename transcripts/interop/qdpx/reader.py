@@ -115,6 +115,19 @@ def when(value: str | None) -> datetime.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
+def described_and_stamped(element: ET.Element, *, user_suffix: str = "") -> dict:
+    """An element's Description and who made and changed it when, as the model's field names.
+    The Project element names its users creatingUserGUID and modifyingUserGUID, the others
+    creatingUser and modifyingUser."""
+    return {
+        "description": _text_of(element, "Description"),
+        "creating_user": guid_of(element.get("creatingUser" + user_suffix)),
+        "created": when(element.get("creationDateTime")),
+        "modifying_user": guid_of(element.get("modifyingUser" + user_suffix)),
+        "modified": when(element.get("modifiedDateTime")),
+    }
+
+
 def split_choices(description: str) -> tuple[str, list[str]]:
     """A Variable's Description without its "Choices:" block, and the choices listed there."""
     head, sep, tail = description.rpartition(CHOICES_HEADING + "\n")
@@ -141,11 +154,7 @@ class _Reader:
         project = Project(
             name=root.get("name") or "",
             origin=root.get("origin") or "",
-            description=_text_of(root, "Description"),
-            creating_user=guid_of(root.get("creatingUserGUID")),
-            created=when(root.get("creationDateTime")),
-            modifying_user=guid_of(root.get("modifyingUserGUID")),
-            modified=when(root.get("modifiedDateTime")),
+            **described_and_stamped(root, user_suffix="GUID"),
             users=[self.user(element) for element in _children(_child(root, "Users"), "User")],
             codes=codes,
         )
@@ -345,11 +354,7 @@ class _Reader:
             # qc writes no name; the file the text came from is the next best thing.
             name=element.get("name") or text_from.rsplit("/", 1)[-1].rsplit(".", 1)[0],
             text=text,
-            description=_text_of(element, "Description"),
-            creating_user=guid_of(element.get("creatingUser")),
-            created=when(element.get("creationDateTime")),
-            modifying_user=guid_of(element.get("modifyingUser")),
-            modified=when(element.get("modifiedDateTime")),
+            **described_and_stamped(element),
             values=self.values(element, self.variable_guids),
             text_from=text_from,
         )
@@ -396,11 +401,7 @@ class _Reader:
             start=span[0],
             end=span[1],
             name=element.get("name") or "",
-            description=_text_of(element, "Description"),
-            creating_user=guid_of(element.get("creatingUser")),
-            created=when(element.get("creationDateTime")),
-            modifying_user=guid_of(element.get("modifyingUser")),
-            modified=when(element.get("modifiedDateTime")),
+            **described_and_stamped(element),
             codings=codings,
         )
 
@@ -423,11 +424,7 @@ class _Reader:
                     guid=guid_of(element.get("guid")),
                     name=element.get("name") or "",
                     text=text,
-                    description=_text_of(element, "Description"),
-                    creating_user=guid_of(element.get("creatingUser")),
-                    created=when(element.get("creationDateTime")),
-                    modifying_user=guid_of(element.get("modifyingUser")),
-                    modified=when(element.get("modifiedDateTime")),
+                    **described_and_stamped(element),
                 )
             )
         self.attach(found)
