@@ -43,6 +43,13 @@ def _members_page(request, project, membership, *, add_form=None, account_form=N
     return render(request, "transcripts/member_list.html", context, status=status)
 
 
+def _member_for_manager(request, slug: str, membership_id: int) -> tuple:
+    """(project, one of its memberships) for a member who may manage the project; 404 or 403 otherwise."""
+    project, membership = get_project_for_member(request.user, slug)
+    require(membership.can_manage())
+    return project, get_object_or_404(project.memberships.select_related("user"), pk=membership_id)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
@@ -63,9 +70,7 @@ def member_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def member_role(request: HtmxHttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    project, membership = get_project_for_member(request.user, slug)
-    require(membership.can_manage())
-    member = get_object_or_404(project.memberships.select_related("user"), pk=membership_id)
+    project, member = _member_for_manager(request, slug, membership_id)
     form = RoleForm(request.POST)
     try:
         if not form.is_valid():
@@ -81,9 +86,7 @@ def member_role(request: HtmxHttpRequest, slug: str, membership_id: int) -> Http
 @login_required
 @require_POST
 def member_remove(request: HtmxHttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    project, membership = get_project_for_member(request.user, slug)
-    require(membership.can_manage())
-    member = get_object_or_404(project.memberships.select_related("user"), pk=membership_id)
+    project, member = _member_for_manager(request, slug, membership_id)
     try:
         actions.remove_member(member, by=request.user)
     except ValidationError as error:
