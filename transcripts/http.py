@@ -2,6 +2,8 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 
@@ -31,3 +33,17 @@ def client_address(request: HttpRequest) -> str | None:
     except ValueError:
         return remote
 
+
+def safe_redirect_target(request: HttpRequest, target: str | None, fallback: str) -> str:
+    """`target` if it is a path on this site, else `fallback` (a URL or URL name) resolved.
+
+    Targets come from the request (`next`, `back`), so they are checked the way Django's login
+    view checks its own: no other host, no scheme change, no `/\\host` that browsers read as
+    `//host`. Relative paths ("abc") are refused too: every page links with absolute paths.
+    """
+    target = target or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return resolve_url(fallback)

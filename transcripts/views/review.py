@@ -27,7 +27,7 @@ from django_htmx.http import trigger_client_event
 
 from .. import actions, reports, review
 from ..access import get_excerpt_for_member, get_project_for_member, require
-from ..http import HtmxHttpRequest
+from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 
 CONTEXT_SIZES = (0, 300, 1000)
@@ -312,11 +312,9 @@ def review_exemplar(request: HtmxHttpRequest, slug: str, application_id: int) ->
     )
     require(membership.is_lead())
     application = actions.set_exemplar(application, request.POST.get("exemplar") == "1", by=request.user)
-    back = request.POST.get("back", "")
+    back = safe_redirect_target(request, request.POST.get("back"), reverse("review_quotes", args=[project.slug, application.code_id]))
     if not request.htmx:
-        return redirect(back if back.startswith("/") and not back.startswith("//") else reverse(
-            "review_quotes", args=[project.slug, application.code_id]
-        ))
+        return redirect(back)
     url = reverse("review_exemplar", args=[project.slug, application.pk])
     response = HttpResponse(exemplar_form(application, url, get_token(request), back))
     word = "Marked" if application.is_exemplar else "Unmarked"
