@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "transcripts.middleware.NoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "transcripts.middleware.AbsoluteSessionLimitMiddleware",
     "transcripts.middleware.IdleSessionMiddleware",

@@ -171,3 +171,23 @@ class SecondFactorMiddleware:
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)
+
+
+class NoStoreMiddleware:
+    """Tell browsers and proxies to keep no copy of anything a signed-in user is shown.
+
+    Interview text, reports, the audit trail and downloads must not stay in the cache of a
+    browser on a shared computer after its user has logged out."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers
+
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
+
