@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "transcripts.middleware.HtmxAwareLoginRequiredMiddleware",
     "transcripts.middleware.SecondFactorMiddleware",
+    "transcripts.middleware.UnstorableTextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
