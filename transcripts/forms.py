@@ -6,7 +6,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from . import spans
-
 from .models import Attribute, Participant, Pseudonym, SpeakerTurn
 from .models import Membership
 
