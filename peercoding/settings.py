@@ -23,7 +23,7 @@ def env_flag(name: str, default: bool) -> bool:
     return default if raw == "" else raw == "1"
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, minimum: int = 0) -> int:
     raw = os.environ.get(name, "")
     if raw == "":
         return default
@@ -33,6 +33,8 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
     if value < 0:
         raise ImproperlyConfigured(f"{name} must not be negative, not {raw!r}")
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {raw!r}")
     return value
 
 
@@ -103,12 +105,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "transcripts.middleware.NoStoreMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "transcripts.middleware.AbsoluteSessionLimitMiddleware",
     "transcripts.middleware.IdleSessionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "transcripts.middleware.HtmxAwareLoginRequiredMiddleware",
     "transcripts.middleware.SecondFactorMiddleware",
+    "transcripts.middleware.UnstorableTextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -169,17 +173,18 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-if PRODUCTION:
-    # One reverse proxy in front: the client address is the last hop it adds.
-    AXES_IPWARE_PROXY_COUNT = 1
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The address a lockout counts: the one the nearest trusted proxy saw (transcripts.http). With
+# PRODUCTION=1 the app sits behind the one reverse proxy of README's "Deployment"; without it,
+# nothing in front is trusted and X-Forwarded-For is ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "transcripts.http.client_address"
 
 # Second factor (django-otp, TOTP): a wrong code makes the device wait 1, 2, 4, 8... seconds
 # before it checks another one, however the codes are sent.
@@ -224,16 +229,16 @@ AUDIT_KEY_FILE = DATA_DIR / "audit_key"
 AUDIT_CHECKPOINT_FILE = Path(os.environ.get("AUDIT_CHECKPOINT_FILE", "") or DATA_DIR / "audit-checkpoints.log")
 
 # Uploads: the limit a researcher sees in error messages; Django keeps big files on disk.
-UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # Sessions: idle timeout (minutes), renewed by the user's own requests at most once a minute.
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15) * 60
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15, minimum=1) * 60
 SESSION_SAVE_EVERY_REQUEST = False  # transcripts.middleware.IdleSessionMiddleware renews it
 # ...and ends this long after login, however active (hours).
-SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_HOURS", 12) * 3600
+SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1) * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

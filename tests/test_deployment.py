@@ -62,6 +62,35 @@ class DeploymentTests(SimpleTestCase):
         result = self.manage(env, "check")
         self.assertIn("PRODUCTION must be 0 or 1", result.stderr)
 
+    def test_settings_that_make_no_sense_stop_the_app_with_a_message(self):
+        data = Path(self.enterContext(tempfile.TemporaryDirectory(prefix="peercoding-deploy-")))
+        cases = [
+            ("UPLOAD_MAX_MB", "0", "UPLOAD_MAX_MB must be at least 1"),
+            ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be at least 1"),
+            ("LOGIN_LOCKOUT_MINUTES", "0", "LOGIN_LOCKOUT_MINUTES must be at least 1"),
+            ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES must be at least 1"),
+            ("SESSION_ABSOLUTE_HOURS", "0", "SESSION_ABSOLUTE_HOURS must be at least 1"),
+            ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must not be negative"),
+            ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number"),
+        ]
+        for name, value, message in cases:
+            with self.subTest(name=name, value=value):
+                result = self.manage(dict(production_env(data), **{name: value}), "check")
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(message, result.stderr)
+
+    def test_production_trusts_one_proxy_unless_told_otherwise(self):
+        data = Path(self.enterContext(tempfile.TemporaryDirectory(prefix="peercoding-deploy-")))
+        show = ["shell", "-c", "from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"]
+        for env, expected in [
+            (production_env(data), "1"),
+            (dict(production_env(data), TRUSTED_PROXY_COUNT="2"), "2"),
+            (dict(production_env(data), PRODUCTION="0", TRUSTED_PROXY_COUNT=""), "0"),
+        ]:
+            result = self.manage(env, *show)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(result.stdout.strip().splitlines()[-1], expected)
+
     def test_gunicorn_serves_the_login_page_and_a_static_file(self):
         data = Path(self.enterContext(tempfile.TemporaryDirectory(prefix="peercoding-deploy-")))
         env = production_env(data)

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_project, make_transcript, make_user
-from transcripts import actions, spans
-from transcripts import integrity
+from transcripts import actions, integrity, review, spans
 from transcripts.integrity import check_excerpts
 from transcripts.models import CodeApplication, Excerpt
+from transcripts.review import reports
 
 
 class IntegrityCheckTests(BaseTestCase):
@@ -82,8 +82,6 @@ class TrailComparisonTests(BaseTestCase):
         self.assert_reported(sneaked.pk, "no record")
 
     def test_coding_through_the_app_matches_the_trail(self):
-        from transcripts import codebook
-
         hope, fear = make_code(self.project, name="Hope"), make_code(self.project, name="Fear")
         moved = actions.change_excerpt(self.excerpt, by=self.bob, expected_version=1, start=2, end=20, memo="second", codes=[hope])
         actions.undo_last(self.transcript, by=self.bob)
@@ -93,7 +91,7 @@ class TrailComparisonTests(BaseTestCase):
         third = make_excerpt(self.transcript, [fear], start=5, end=9)
         actions.undo_last(self.transcript, by=self.alice)  # removes it again
         fourth = make_excerpt(self.transcript, [fear, self.code], start=1, end=9)
-        codebook.merge_codes(fear, hope, by=self.alice)
+        actions.merge_codes(fear, hope, by=self.alice)
         actions.delete_code(self.code, by=self.alice, confirmed=True)
         actions.settle_consensus(
             self.transcript, originals=[moved], versions=[(0, 12, [hope])], choice="new", note="agreed", by=self.alice
@@ -148,9 +146,6 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(raw=awkward_text, data=st.data())
     def test_merged_and_exported_excerpts_still_quote_the_text_exactly(self, raw, data):
-        from transcripts import review
-        from transcripts.review import reports
-
         text = spans.normalize_text(raw)
         if len(text) < 2:
             return

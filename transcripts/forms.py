@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from . import spans
 from .models import Attribute, Participant, Pseudonym, SpeakerTurn
 from .models import Membership
 
@@ -82,12 +85,27 @@ class PseudonymForm(forms.ModelForm):
         self.project = project
 
     def clean_original(self) -> str:
-        original = self.cleaned_data["original"].strip()
+        original = _one_line(self.cleaned_data["original"])
         if not original:
             raise ValidationError("Write the name to replace.")
         if Pseudonym.objects.filter(project=self.project, original__iexact=original).exists():
             raise ValidationError("This name is already on the list.")
         return original
+
+    def clean_replacement(self) -> str:
+        return _one_line(self.cleaned_data["replacement"])
+
+
+def _one_line(value: str) -> str:
+    """A name as transcripts store text (spans.normalize_text: NFC, no control characters);
+    refused when it holds a line break or starts with a combining mark, which would change the
+    text around it once it replaces a name."""
+    text = spans.normalize_text(value).strip()
+    if "\n" in text:
+        raise ValidationError("Write it on one line.")
+    if text and unicodedata.combining(text[0]):
+        raise ValidationError("It cannot start with an accent or other combining mark.")
+    return text
 
 
 class SpeakerRolesForm(forms.Form):

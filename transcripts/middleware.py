@@ -6,8 +6,9 @@ from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_otp import user_has_device
 
@@ -161,3 +162,59 @@ class SecondFactorMiddleware:
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)
+
+
+class NoStoreMiddleware:
+    """Tell browsers and proxies to keep no copy of anything a signed-in user is shown.
+
+    Interview text, reports, the audit trail and downloads must not stay in the cache of a
+    browser on a shared computer after its user has logged out."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
+
+
+UNSTORABLE_TEXT_MESSAGE = (
+    "The text you sent contains a NUL character (U+0000), which cannot be stored. It usually comes "
+    "from copying out of another program; remove it (or retype the text) and try again."
+)
+
+
+class UnstorableTextMiddleware:
+    """Refuse a request whose path, query string or form holds a NUL character.
+
+    PostgreSQL cannot store NUL in text or JSON, and SQLite can, so a NUL saved on SQLite would
+    stop the site's data moving to PostgreSQL; on PostgreSQL it is a server error. Django's form
+    fields refuse NUL already, but many views read request.GET and request.POST directly, so the
+    check is made here, once, for every view. Lone surrogates, the other text PostgreSQL refuses,
+    cannot arrive: Django decodes paths, query strings and forms with replacement characters."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not _holds_nul(request):
+            return None
+        if getattr(request, "htmx", False):
+            response = HttpResponse(UNSTORABLE_TEXT_MESSAGE, status=400, content_type="text/plain")
+            trigger_client_event(response, "notify", {"level": "error", "message": UNSTORABLE_TEXT_MESSAGE})
+            return response
+        return render(request, "unstorable_text.html", {"message": UNSTORABLE_TEXT_MESSAGE}, status=400)
+
+
+def _holds_nul(request) -> bool:
+    if "\x00" in request.path_info:
+        return True
+    # Uploaded file names need no check: Django keeps only their printable characters.
+    texts = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+    return any("\x00" in key or any("\x00" in value for value in values) for data in texts for key, values in data.lists())

@@ -9,8 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .. import actions
 from ..forms import OneTimeCodeForm
-from ..http import HtmxHttpRequest
+from ..http import HtmxHttpRequest, safe_redirect_target
 from ..middleware import SECOND_FACTOR_KEY, second_factor_not_required
 from ..models import Membership, Project
 
@@ -48,10 +47,8 @@ def _check_code(user, device: TOTPDevice, form: OneTimeCodeForm) -> TOTPDevice |
 
 
 def _safe_next(request: HtmxHttpRequest) -> str:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return next_url
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    next_url = request.POST.get("next") or request.GET.get("next")
+    return safe_redirect_target(request, next_url, settings.LOGIN_REDIRECT_URL)
 
 
 def _grouped(secret: str) -> str:

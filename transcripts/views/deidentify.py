@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -60,6 +61,11 @@ def transcript_deidentify(request: HtmxHttpRequest, transcript_id: int) -> HttpR
             n = actions.deidentify_transcript(transcript, by=request.user, expected_hash=request.POST.get("hash", ""))
         except (TranscriptTextLocked, actions.StaleEdit) as error:
             messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            return redirect("transcript_deidentify", transcript.pk)
+        except ValidationError:
+            # A replacement saved before the form normalized them would break the text's form.
+            messages.error(request, "A replacement on the list has a line break or an unusual accent, so nothing "
+                           "was applied. Remove it from the list, add it again, and retry.")
             return redirect("transcript_deidentify", transcript.pk)
         messages.success(request, f"{n} replacement{'s' if n != 1 else ''} applied to “{transcript.title}”.")
         return redirect("transcript_detail", transcript.pk)

@@ -23,7 +23,7 @@ from django_htmx.http import trigger_client_event
 from .. import actions, review
 from ..review import reports
 from ..access import get_excerpt_for_member, get_project_for_member, require
-from ..http import HtmxHttpRequest
+from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
@@ -212,11 +212,10 @@ def review_exemplar(request: HtmxHttpRequest, slug: str, application_id: int) ->
     )
     require(membership.is_lead())
     application = actions.set_exemplar(application, request.POST.get("exemplar") == "1", by=request.user)
-    back = request.POST.get("back", "")
+    fallback = reverse("review_quotes", args=[project.slug, application.code_id])
+    back = safe_redirect_target(request, request.POST.get("back"), fallback)
     if not request.htmx:
-        return redirect(back if back.startswith("/") and not back.startswith("//") else reverse(
-            "review_quotes", args=[project.slug, application.code_id]
-        ))
+        return redirect(back)
     context = {"application": application, "project": project, "back": back}
     response = render(request, "transcripts/review_quotes.html#exemplar-form", context)
     word = "Marked" if application.is_exemplar else "Unmarked"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from transcripts.spans import normalize_text
 
 from .base import ImportRefused, ParsedTranscript, quoted
-from .safety import WORD, find_member, open_package, parse_xml_member
+from .safety import WORD, check_xml_prologs, find_member, open_package, parse_xml_member
 from .speakers import MAX_LABEL, detect_turns
 from .text import trim_blank_edges
 
@@ -59,6 +59,12 @@ _SKIPPED = {
 _CHARACTERS = {"w:tab": "\t", "w:ptab": "\t", "w:br": "\n", "w:cr": "\n", "w:noBreakHyphen": "-"}
 _FALSE = {"0", "false", "off", "none"}
 _MAX_OPEN_FIELDS = 64
+# A long interview is a few thousand paragraphs. Each paragraph and element read costs time and
+# memory before the text exists, so a document past either limit is refused while it is read:
+# at these limits a worst-case document takes a few seconds and some tens of megabytes, and a
+# long interview with heavy Word markup has a small fraction of either.
+MAX_PARAGRAPHS = 50_000
+MAX_ELEMENTS = 500_000
 
 
 @dataclass(slots=True)
@@ -119,8 +125,16 @@ class _BodyReader:
         self.fields_in_code = 0
         self.tracked_changes = 0
         self.comments = 0
+        self.n_elements = 0
+        self.n_paragraphs = 0
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.n_elements += 1
+        if self.n_elements > MAX_ELEMENTS:
+            raise ImportRefused(
+                f"{quoted(self.name)} is too complex to import (more than {MAX_ELEMENTS:,} pieces of markup). "
+                "Save it as plain text (.txt) from Word and import that."
+            )
         name = _short_name(tag)
         self.stack.append(name)
         if self.skip_depth is not None:
@@ -133,15 +147,7 @@ class _BodyReader:
         parent = self.stack[-2] if len(self.stack) > 1 else ""
         grandparent = self.stack[-3] if len(self.stack) > 2 else ""
         if name in ("w:del", "w:moveFrom"):
-            self.tracked_changes += 1
-            if parent == "w:rPr":
-                if grandparent == "w:pPr" and self.paragraphs:
-                    self.paragraphs[-1].mark_deleted = True
-            elif parent == "w:trPr":
-                if self.rows:
-                    self.rows[-1].deleted = True
-            else:
-                self.skip_depth = len(self.stack)
+            self._deletion(parent, grandparent)
         elif name in ("w:ins", "w:moveTo"):
             self.tracked_changes += 1
         elif name in _SKIPPED:
@@ -149,11 +155,7 @@ class _BodyReader:
         elif name == "w:commentReference":
             self.comments += 1
         elif name == "w:p":
-            paragraph = _Paragraph()
-            container = self.containers[-1]
-            if container.carry is not None:
-                paragraph.segments, container.carry = container.carry, None
-            self.paragraphs.append(paragraph)
+            self._paragraph()
         elif name in ("w:tc", "w:txbxContent"):
             self.containers.append(_Container())
         elif name == "w:tr":
@@ -172,6 +174,31 @@ class _BodyReader:
             self._field_char(_attribute(attrib, "fldCharType"))
         elif name in _CHARACTERS and parent == "w:r":
             self._emit(_CHARACTERS[name])
+
+    def _deletion(self, parent: str, grandparent: str) -> None:
+        """A tracked deletion: of a paragraph mark, of a table row, or of the text inside it (skipped)."""
+        self.tracked_changes += 1
+        if parent == "w:rPr":
+            if grandparent == "w:pPr" and self.paragraphs:
+                self.paragraphs[-1].mark_deleted = True
+        elif parent == "w:trPr":
+            if self.rows:
+                self.rows[-1].deleted = True
+        else:
+            self.skip_depth = len(self.stack)
+
+    def _paragraph(self) -> None:
+        self.n_paragraphs += 1
+        if self.n_paragraphs > MAX_PARAGRAPHS:
+            raise ImportRefused(
+                f"{quoted(self.name)} has more than {MAX_PARAGRAPHS:,} paragraphs, which is more than one "
+                "transcript can hold. Split it into smaller documents and import them one by one."
+            )
+        paragraph = _Paragraph()
+        container = self.containers[-1]
+        if container.carry is not None:
+            paragraph.segments, container.carry = container.carry, None
+        self.paragraphs.append(paragraph)
 
     def end(self, tag: str) -> None:
         name = self.stack.pop()
@@ -265,6 +292,7 @@ def _bold_label(segments: list[tuple[str, bool]]) -> str | None:
 def parse_docx(name: str, data: bytes) -> ParsedTranscript:
     """Parse a .docx transcript; ImportRefused for anything that is not a safe Word document."""
     archive = open_package(name, data, WORD)
+    check_xml_prologs(name, archive)  # the parts we do not read, [Content_Types].xml among them
     reader = _BodyReader(name)
     parse_xml_member(name, archive, find_member(archive, WORD.main_part), reader)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element, ParseError
+from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 from defusedxml import DefusedXmlException
@@ -345,3 +346,55 @@ def check_xml_prologs(name: str, archive: zipfile.ZipFile) -> None:
             raise entity_refusal(name) from exc
         except XML_ERRORS as exc:
             raise ImportRefused(f"{quoted(name)} is damaged: part of it could not be read.") from exc
+
+
+@dataclass(frozen=True)
+class ElementLimit:
+    """At most `limit` elements named `element` (local name) in any one XML part; with
+    `holding`, an element counts only once one of those opens inside it."""
+
+    element: str
+    limit: int
+    refusal: str
+    holding: tuple[str, ...] = ()
+
+
+def check_element_counts(name: str, archive: zipfile.ZipFile, limits: list[ElementLimit]) -> None:
+    """Stream every XML part, counting elements; ImportRefused at the first limit passed.
+
+    Nothing is built: the expat parser calls back with each element's name, so memory stays
+    flat and a part far over a limit costs only the parsing up to it. Run after
+    check_xml_prologs, which refuses the DTDs this parser would otherwise read."""
+    for info in archive.infolist():
+        if not info.filename.lower().endswith(".xml"):
+            continue
+        counts = [0] * len(limits)
+        waiting = [False] * len(limits)
+
+        def start(tag: str, attrib: dict) -> None:
+            local = tag.rpartition(":")[2]
+            for index, rule in enumerate(limits):
+                if local == rule.element:
+                    if rule.holding:
+                        waiting[index] = True
+                        continue
+                elif not (waiting[index] and local in rule.holding):
+                    continue
+                waiting[index] = False
+                counts[index] += 1
+                if counts[index] > rule.limit:
+                    raise ImportRefused(rule.refusal)
+
+        def refuse_declarations(*args) -> None:
+            raise entity_refusal(name)
+
+        parser = expat.ParserCreate()
+        parser.StartElementHandler = start
+        parser.StartDoctypeDeclHandler = refuse_declarations
+        parser.EntityDeclHandler = refuse_declarations
+        try:
+            for chunk in iter_member(name, archive, info):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except (ExpatError, ValueError):
+            continue  # counted up to the damage; the reader that follows refuses the part itself

@@ -23,6 +23,7 @@ import io
 import math
 import re
 import warnings
+import zipfile
 from collections.abc import Iterator
 
 import openpyxl
@@ -41,6 +42,8 @@ from .base import (
 )
 from .safety import (
     EXCEL,
+    ElementLimit,
+    check_element_counts,
     check_filename,
     check_size,
     check_xml_prologs,
@@ -55,10 +58,15 @@ MAX_ROWS = 10_000
 MAX_COLUMNS = 200
 MAX_SCANNED_ROWS = 1_048_576  # as many rows as Excel holds, blank ones included
 MAX_CHOICES = 12
+# openpyxl keeps every shared string of a workbook in memory; a participant sheet at its row
+# limit with twenty columns of different free text needs this many.
+MAX_SHARED_STRINGS = 200_000
 LABEL_HEADINGS = ("label", "participant", "participant id", "participant_id", "id")
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A line with its ending, as open(newline="") gives it to the csv module: CRLF, CR or LF.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def parse_participant_sheet(
@@ -88,7 +96,9 @@ def read_csv_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[str
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: (counts[d], d == ","))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Lines are cut from the decoded text one at a time: a StringIO would hold a second copy of
+    # the whole file, up to four times its size, before the row limit could refuse it.
+    reader = csv.reader((match.group() for match in _LINE.finditer(text)), delimiter=delimiter)
 
     def rows() -> Iterator[list[str]]:
         try:
@@ -106,6 +116,7 @@ def read_xlsx_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[st
     """The rows of an .xlsx's first worksheet as text cells, and notes; ImportRefused."""
     archive = open_package(name, data, EXCEL)
     check_xml_prologs(name, archive)
+    check_xlsx_counts(name, archive)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         workbook = openpyxl.load_workbook(
@@ -134,6 +145,33 @@ def read_xlsx_rows(name: str, data: bytes) -> tuple[Iterator[list[str]], list[st
             workbook.close()
 
     return rows(), notes
+
+
+def check_xlsx_counts(name: str, archive: zipfile.ZipFile) -> None:
+    """Refuse a workbook with too many rows or shared strings before openpyxl opens it.
+
+    openpyxl reads every worksheet to learn its size when the sheet does not state it, and
+    loads all shared strings, before the first row can be counted. A row counts when a cell in
+    it holds a value: a row that only carries a height or a style is blank."""
+    check_element_counts(
+        name,
+        archive,
+        [
+            ElementLimit(
+                "row",
+                MAX_ROWS + 1,  # the headings, then the participants
+                f"{quoted(name)} has a sheet with more than {MAX_ROWS:,} rows, which is more than peercoding "
+                "can import. Keep only the participant sheet in the workbook and try again.",
+                holding=("v", "is"),
+            ),
+            ElementLimit(
+                "si",
+                MAX_SHARED_STRINGS,
+                f"{quoted(name)} holds more than {MAX_SHARED_STRINGS:,} different texts, which is more than "
+                "a participant sheet needs. Keep only the participant sheet in the workbook and try again.",
+            ),
+        ],
+    )
 
 
 def _cell_text(value: object) -> str:
