@@ -15,6 +15,14 @@ from django_otp import user_has_device
 from .access import SecondFactorRequired
 
 
+def refusal_notice(text: str, notice: str, *, status: int) -> HttpResponse:
+    """What an htmx request gets instead of a page it may not have: `text`, and `notice` shown as
+    an error message; the page keeps what the user typed or selected."""
+    response = HttpResponse(text, status=status, content_type="text/plain")
+    trigger_client_event(response, "notify", {"level": "error", "message": notice})
+    return response
+
+
 class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
     """Every page needs a login. An htmx request whose session has ended gets a 401 and a
     message instead of a login page swapped into part of the screen; the page keeps what the
@@ -22,17 +30,12 @@ class HtmxAwareLoginRequiredMiddleware(LoginRequiredMiddleware):
 
     def handle_no_permission(self, request, view_func):
         if getattr(request, "htmx", False):
-            response = HttpResponse("Your session has ended.", status=401, content_type="text/plain")
-            trigger_client_event(
-                response,
-                "notify",
-                {
-                    "level": "error",
-                    "message": "Your session has ended. Log in again in a new tab, then retry: "
-                    "what you selected or typed here is still on the page.",
-                },
+            return refusal_notice(
+                "Your session has ended.",
+                "Your session has ended. Log in again in a new tab, then retry: "
+                "what you selected or typed here is still on the page.",
+                status=401,
             )
-            return response
         return super().handle_no_permission(request, view_func)
 
 
@@ -141,17 +144,12 @@ class SecondFactorMiddleware:
         if not request.session.get(SECOND_FACTOR_KEY, False):
             return None
         if getattr(request, "htmx", False):
-            response = HttpResponse("Enter the code from your authenticator app.", status=401, content_type="text/plain")
-            trigger_client_event(
-                response,
-                "notify",
-                {
-                    "level": "error",
-                    "message": "Enter the code from your authenticator app in a new tab, then retry: "
-                    "what you selected or typed here is still on the page.",
-                },
+            return refusal_notice(
+                "Enter the code from your authenticator app.",
+                "Enter the code from your authenticator app in a new tab, then retry: "
+                "what you selected or typed here is still on the page.",
+                status=401,
             )
-            return response
         return redirect_to_login(request.get_full_path(), reverse("login_verify"))
 
     def process_exception(self, request, exception):
@@ -206,9 +204,7 @@ class UnstorableTextMiddleware:
         if not _holds_nul(request):
             return None
         if getattr(request, "htmx", False):
-            response = HttpResponse(UNSTORABLE_TEXT_MESSAGE, status=400, content_type="text/plain")
-            trigger_client_event(response, "notify", {"level": "error", "message": UNSTORABLE_TEXT_MESSAGE})
-            return response
+            return refusal_notice(UNSTORABLE_TEXT_MESSAGE, UNSTORABLE_TEXT_MESSAGE, status=400)
         return render(request, "unstorable_text.html", {"message": UNSTORABLE_TEXT_MESSAGE}, status=400)
 
 
