@@ -390,7 +390,7 @@ class PageTests(BaseTestCase):
         before = every_row()
         response = self.upload("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
         self.assertContains(response, "Preview of “qc-1.3.2_demo.qdpx”")
-        self.assertContains(response, "<th scope=\"row\">Selections (excerpts)</th><td>158</td>", html=False)
+        self.assertContains(response, "<th scope=\"row\">Selections (excerpts)</th><td class=\"num\">158</td>", html=False)
         self.assertContains(response, "Selection positions were read as code points.")
         self.assertContains(response, "Nothing is left out")
         assert every_row() == before
@@ -459,3 +459,24 @@ class CommandTests(BaseTestCase):
         project = Project.objects.get(slug="atlas")
         assert project.memberships.get(user=self.bob).role == Membership.Role.CODER
         assert Transcript.objects.filter(project=project).count() == 0 and Code.objects.filter(project=project).count() == 14
+
+
+class CodebookPreviewTests(BaseTestCase):
+    def test_a_project_file_on_the_codebook_page_says_what_it_leaves_out_and_how_much(self):
+        root = qde_root("atlasti-8.4_standard-project.qde")
+        counted = [xpath_count(root, f"//q:{kind}") for kind in ("TextSource", "PlainTextSelection", "Coding", "Note", "Set")]
+        assert counted == [6, 8, 16, 2, 16]
+        self.client.force_login(self.alice)
+        for name in ("atlasti-8.4_standard-project.qde", "qc-1.3.2_demo.qdpx"):
+            response = self.client.post(reverse("codebook_import", args=[self.project.slug]), {"file": SimpleUploadedFile(name, sample(name))})
+            with self.subTest(name=name):
+                if name.endswith(".qde"):
+                    self.assertContains(
+                        response,
+                        "Only the codebook is imported here: 6 text sources, 8 text selections, 16 codings, 2 notes, "
+                        "2 PDF sources, 1 picture source, 1 audio source, 2 video sources, 4 PDF selections, "
+                        "1 picture selection, 2 video selections, 3 transcripts of audio or video sources, 16 sets, "
+                        "1 graph and 1 link in the file are not.",
+                    )
+                else:
+                    self.assertContains(response, "Only the codebook is imported here: 2 text sources, 158 text selections and 205 codings in the file are not.")
