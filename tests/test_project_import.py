@@ -480,3 +480,39 @@ class CodebookPreviewTests(BaseTestCase):
                     )
                 else:
                     self.assertContains(response, "Only the codebook is imported here: 2 text sources, 158 text selections and 205 codings in the file are not.")
+
+
+class CaseTests(BaseTestCase):
+    def test_cases_become_participants_with_typed_attributes_and_their_sources(self):
+        g = "5b1e2c3d-0000-4000-8000-0000000004{:02d}".format
+        variables = (
+            f'<Variables><Variable guid="{g(1)}" name="Role" typeOfVariable="Text"/>'
+            f'<Variable guid="{g(2)}" name="Years" typeOfVariable="Integer"/>'
+            f'<Variable guid="{g(3)}" name="Paid" typeOfVariable="Boolean"/>'
+            f'<Variable guid="{g(4)}" name="Interviewed" typeOfVariable="Date"/></Variables>'
+        )
+
+        def value(n: int, kind: str, written: str) -> str:
+            return f'<VariableValue><VariableRef targetGUID="{g(n)}"/><{kind}Value>{written}</{kind}Value></VariableValue>'
+
+        cases = (
+            f'<Cases><Case guid="{g(10)}" name="P07">{value(1, "Text", "peer worker")}{value(2, "Integer", "4")}'
+            f'{value(3, "Boolean", "1")}{value(4, "Date", "2024-05-01")}<SourceRef targetGUID="{SOURCE_GUID}"/></Case>'
+            f'<Case guid="{g(11)}" name="P08">{value(2, "Integer", "many")}</Case></Cases>'
+        )
+        xml = zipfile.ZipFile(io.BytesIO(project_file(spans_of(), "QualCoder 3.5"))).read("project.qde").decode()
+        xml = xml.replace("<Sources>", variables + cases + "<Sources>")
+        prepared = prepared_from("cases.qdpx", qdpx(xml, {SOURCE_MEMBER: RAW.encode()}))
+        assert prepared.counts["cases"] == 2 and prepared.counts["variables"] == 4
+        assert "1 case value did not fit the variable's type and will be left empty." in prepared.notes
+        result = actions.import_project(prepared, name="Cases", slug="cases", by=self.alice)
+        project = result.project
+        assert list(project.attributes.values_list("name", "kind", "choices")) == [
+            ("Role", "text", []), ("Years", "number", []), ("Paid", "choice", ["true", "false"]), ("Interviewed", "date", []),
+        ]
+        p07 = project.participants.get(label="P07")
+        assert {v.attribute.name: v.value for v in p07.values.select_related("attribute")} == {
+            "Role": "peer worker", "Years": "4", "Paid": "true", "Interviewed": "2024-05-01",
+        }
+        assert not project.participants.get(label="P08").values.exists()
+        assert project.transcripts.get().participant == p07

@@ -215,6 +215,9 @@ def prepare_project_import(project: qdpx.Project, filename: str) -> PreparedImpo
             f"{n_source_values:,} variable value{'s' if n_source_values != 1 else ''} set on sources rather than "
             "cases were not imported: attributes here belong to participants."
         )
+    misfits = _values_that_do_not_fit(project)
+    if misfits:
+        notes.append(f"{misfits:,} case value{'s' if misfits != 1 else ''} did not fit the variable's type and will be left empty.")
     for target_kind, n in _unattachable_notes(project).items():
         notes.append(f"{n:,} note{'s' if n != 1 else ''} attached to a {target_kind.replace('_', ' ')} became project memos.")
     return PreparedImport(
@@ -227,6 +230,27 @@ def prepare_project_import(project: qdpx.Project, filename: str) -> PreparedImpo
         left_out=qdpx.describe_left_out(left),
         code_names=code_names,
     )
+
+
+def _value_for(attribute: Attribute, raw: str) -> str:
+    """A value as its attribute reads it; a yes/no variable's 1 and 0 are true and false."""
+    raw = raw.strip()
+    if attribute.kind == "choice" and attribute.choices == ["true", "false"]:
+        return {"1": "true", "0": "false"}.get(raw.lower(), raw.lower())
+    return raw
+
+
+def _values_that_do_not_fit(project: qdpx.Project) -> int:
+    attributes = {v.guid: Attribute(name=v.name, kind=v.kind, choices=v.choices if v.kind == "choice" else []) for v in project.variables}
+    misfits = 0
+    for case in project.cases:
+        for value in case.values:
+            attribute = attributes[value.variable_guid]
+            try:
+                attribute.parse(_value_for(attribute, value.value))
+            except ValidationError:
+                misfits += 1
+    return misfits
 
 
 def _prepare_source(source: qdpx.TextSource, notes: list[str]) -> PreparedSource:
@@ -490,11 +514,8 @@ def _import_cases(project: Project, file: qdpx.Project, by, result: ImportResult
         result.participants += 1
         for value in case.values:
             attribute = attributes[value.variable_guid]
-            raw = value.value.strip()
-            if attribute.kind == "choice" and attribute.choices == ["true", "false"]:
-                raw = {"1": "true", "0": "false"}.get(raw.lower(), raw.lower())
             try:
-                text, number_value, date = attribute.parse(raw)
+                text, number_value, date = attribute.parse(_value_for(attribute, value.value))
             except ValidationError:
                 problems += 1
                 continue
