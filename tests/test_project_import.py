@@ -27,7 +27,7 @@ from lxml import etree
 
 from tests.base import BaseTestCase, make_project, make_user
 from tests.test_qdpx_format import CODE_GUID, NS, USER_GUID, qdpx, sample, xpath_count
-from transcripts import actions, spans
+from transcripts import actions, integrity, spans
 from transcripts.actions import project_import
 from transcripts.interop.qdpx.offsets import UTF16, PositionMap
 from transcripts.interop.readers import ImportRefused
@@ -123,6 +123,7 @@ class SampleImportTests(BaseTestCase):
             guids = frozenset(str(code.guid) for code in excerpt.codes.all())
             stored.add((excerpt.transcript.title, excerpt.start, excerpt.end, excerpt.quote, guids))
         assert len(expected) == 158 and stored == expected
+        assert integrity.check_against_trail(result.project) == []  # each excerpt is on the audit trail as imported
 
     def test_the_code_tree_and_its_guids_come_in_whole(self):
         result = self.imported("qc-1.3.2_demo.qdpx", "qc-demo")
@@ -341,6 +342,7 @@ class UserTests(BaseTestCase):
         assert memos == {"Journal": (None, None), "On Ana": (transcript.pk, None), "On code": (None, code.pk)}
         first = Excerpt.objects.filter(transcript=transcript, start=transcript.text.index("I felt")).get()
         assert first.memo == "On excerpt: On excerpt text"
+        assert integrity.check_against_trail(result.project) == []
 
 
 # Code names that must change ---------------------------------------------------------------------------------

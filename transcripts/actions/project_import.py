@@ -31,6 +31,7 @@ from ..interop import qdpx
 from ..interop.qdpx.themes import theme_from_code
 from ..interop.readers.base import quoted
 from ..models import Attribute, AttributeValue, Code, CodeApplication, Excerpt, Membership, Memo, Participant, Project, Transcript
+from .base import excerpt_state
 from .codebook import create_code, sibling_name
 from .projects import create_project
 
@@ -396,6 +397,7 @@ def import_project(
     participants = _import_cases(project, file, by, result)
     transcripts = _import_sources(project, prepared, participants, by, user_of, codes, result)
     _import_notes(project, file, transcripts, codes, user_of, result)
+    _record_excerpts(project, by)
     audit.record(
         "project.imported",
         by=by,
@@ -418,6 +420,18 @@ def import_project(
         },
     )
     return result
+
+
+def _record_excerpts(project: Project, by) -> None:
+    """One excerpt.imported event per excerpt, in its final state, so verify_excerpts finds each on the trail.
+
+    Not excerpt.created: an import is not undone excerpt by excerpt from the coding page.
+    """
+    code_ids: defaultdict[int, list[int]] = defaultdict(list)
+    for excerpt_id, code_id in CodeApplication.objects.filter(excerpt__transcript__project=project).values_list("excerpt_id", "code_id"):
+        code_ids[excerpt_id].append(code_id)
+    for excerpt in Excerpt.objects.filter(transcript__project=project).order_by("pk"):
+        audit.record("excerpt.imported", by=by, project=project, obj=excerpt, after=excerpt_state(excerpt, code_ids[excerpt.pk]))
 
 
 def _unique_username(base: str) -> str:
