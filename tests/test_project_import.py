@@ -518,3 +518,15 @@ class CaseTests(BaseTestCase):
         }
         assert not project.participants.get(label="P08").values.exists()
         assert project.transcripts.get().participant == p07
+
+
+class UnattachedNoteTests(BaseTestCase):
+    def test_a_note_on_something_not_imported_is_said_to_become_a_project_memo(self):
+        note = '<Notes><Note guid="5b1e2c3d-0000-4000-8000-000000000500" name="On a clip"><PlainTextContent>Look at 0:42</PlainTextContent></Note></Notes>'
+        clip = '<VideoSource guid="5b1e2c3d-0000-4000-8000-0000000000f2" path="internal://clip.mp4"><NoteRef targetGUID="5b1e2c3d-0000-4000-8000-000000000500"/></VideoSource>'
+        xml = zipfile.ZipFile(io.BytesIO(project_file(spans_of(), "MAXQDA"))).read("project.qde").decode()
+        xml = xml.replace("</Sources>", clip + "</Sources>" + note)
+        prepared = prepared_from("clip.qdpx", qdpx(xml, {SOURCE_MEMBER: RAW.encode()}))
+        assert "1 note attached to a video source became a project memo." in prepared.notes
+        result = actions.import_project(prepared, name="Clip", slug="clip", by=self.alice)
+        assert list(result.project.memos.values_list("title", "body", "transcript", "code")) == [("On a clip", "Look at 0:42", None, None)]

@@ -219,8 +219,9 @@ def prepare_project_import(project: qdpx.Project, filename: str) -> PreparedImpo
     misfits = _values_that_do_not_fit(project)
     if misfits:
         notes.append(f"{misfits:,} case value{'s' if misfits != 1 else ''} did not fit the variable's type and will be left empty.")
-    for target_kind, n in _unattachable_notes(project).items():
-        notes.append(f"{n:,} note{'s' if n != 1 else ''} attached to a {target_kind.replace('_', ' ')} became project memos.")
+    for target_kind, n in _unattachable_notes(project, prepared).items():
+        became = "became a project memo" if n == 1 else "became project memos"
+        notes.append(f"{n:,} note{'s' if n != 1 else ''} attached to a {target_kind.replace('_', ' ')} {became}.")
     return PreparedImport(
         project=project,
         filename=filename,
@@ -317,12 +318,21 @@ def _code_names(codes: list[qdpx.Code], notes: list[str]) -> dict[str, str]:
 _MEMO_KINDS = {"project", "code", "source", "selection", "coding"}
 
 
-def _unattachable_notes(project: qdpx.Project) -> dict[str, int]:
+def _unattachable_notes(project: qdpx.Project, prepared: list[PreparedSource]) -> dict[str, int]:
+    """Note targets that come in as project memos: kinds we hold no memo on, or things left out."""
+    present = {"project": {""}, "code": {code.guid for code in project.all_codes()}, "source": set(), "selection": set(), "coding": set()}
+    for item in prepared:
+        present["source"].add(item.source.guid)
+        for selection, _, _ in item.spans:
+            present["selection"].add(selection.guid)
+            present["coding"].update(coding.guid for coding in selection.codings)
     counts: defaultdict[str, int] = defaultdict(int)
     for note in project.notes:
         for target in note.attached_to:
             if target.kind not in _MEMO_KINDS:
                 counts[target.kind] += 1
+            elif target.guid not in present[target.kind]:
+                counts[f"{target.kind} that is not imported"] += 1
     return counts
 
 
