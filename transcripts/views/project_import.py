@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -183,6 +184,8 @@ def project_import_confirm(request: HtmxHttpRequest) -> HttpResponse:
             )
         except IntegrityError:
             form.add_error("slug", slug_taken_message(form.cleaned_data["slug"]))
+        except ValidationError as error:
+            form.add_error(None, f"Nothing was imported: {' '.join(error.messages)}")
         else:
             claimed.unlink(missing_ok=True)
             messages.success(

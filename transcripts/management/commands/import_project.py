@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from transcripts import actions
@@ -63,6 +64,8 @@ class Command(BaseCommand):
             result = actions.import_project(prepared, name=(name or project.name or slug)[:200], slug=slug, by=by, mapping=mapping)
         except IntegrityError:
             raise CommandError(f"Another project already uses the short name {slug!r}; nothing was imported.") from None
+        except ValidationError as error:
+            raise CommandError(f"Nothing was imported: {' '.join(error.messages)}") from None
         self.stdout.write(
             f"Imported into {result.project.slug}: {result.transcripts} transcripts, {result.codes} codes, "
             f"{result.excerpts} excerpts with {result.applications} codes applied, {result.memos} memos, "
