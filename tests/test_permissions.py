@@ -62,6 +62,9 @@ ROUTES: dict[str, Route] = {
         args=lambda w: [], foreign=None, get="lead", post="lead",
         data=lambda w: {"name": "A second study", "slug": "second-study"},
     ),
+    # Whoever may start a project may import one (alice is marked, as for project_create).
+    "project_import": Route(args=lambda w: [], foreign=None, get="lead", post="lead"),
+    "project_import_confirm": Route(args=lambda w: [], foreign=None, get=None, post="lead"),
     "project_detail": Route(args=_slug, foreign=_other_slug),
     "project_settings": Route(
         args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}

@@ -1,12 +1,15 @@
 from django.urls import path
 
 from . import views
+from .views.project_import import project_import, project_import_confirm
 from .views.projects import project_create
 
 urlpatterns = [
     path("", views.project_list, name="project_list"),
     # Before the project's own pages: "new" is refused as a short name for this reason.
     path("projects/new/", project_create, name="project_create"),
+    path("projects/new/import/", project_import, name="project_import"),
+    path("projects/new/import/confirm/", project_import_confirm, name="project_import_confirm"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
     path("projects/<slug:slug>/import/", views.import_transcripts, name="import_transcripts"),

@@ -11,6 +11,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
     participants  participants and participant sheets
     coding        excerpts created, changed, deleted, undone; coding search hits
+    project_import  a REFI-QDA project (.qdpx, .qde) brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
 """
@@ -41,6 +42,15 @@ from .members import (
     set_role,
 )
 from .projects import create_project
+from .project_import import (
+    FileUser,
+    ImportResult,
+    PreparedImport,
+    import_project,
+    normalize_with_map,
+    prepare_project_import,
+    read_project_file,
+)
 from .participants import (
     LABEL_IN_NAME,
     SheetResult,
@@ -107,6 +117,14 @@ __all__ = [
     "remove_member",
     "remove_second_factor",
     "set_role",
+    # project_import
+    "FileUser",
+    "ImportResult",
+    "PreparedImport",
+    "import_project",
+    "normalize_with_map",
+    "prepare_project_import",
+    "read_project_file",
     # participants
     "LABEL_IN_NAME",
     "SheetResult",
