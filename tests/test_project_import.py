@@ -220,7 +220,7 @@ class AwkwardTextTests(BaseTestCase):
         assert quotes == ["it?\n", "I felt 💪 after", "group.\n\u00e9t\u00e9", "🙌 then work"]
 
     def test_the_offset_map_rounds_outwards_inside_merged_characters(self):
-        text, down, up = actions.normalize_with_map("a\r\nb\u00a0e\u0301\x01😀")
+        text, down, up = spans.normalize_with_map("a\r\nb\u00a0e\u0301\x01😀")
         assert text == "a\nb\u00a0\u00e9😀"
         assert (down[2], up[2]) == (1, 2)  # between CR and LF: the line feed is held whole
         assert (down[6], up[6]) == (4, 5)  # between e and its accent

@@ -47,7 +47,6 @@ from .project_import import (
     ImportResult,
     PreparedImport,
     import_project,
-    normalize_with_map,
     prepare_project_import,
     read_project_file,
 )
@@ -122,7 +121,6 @@ __all__ = [
     "ImportResult",
     "PreparedImport",
     "import_project",
-    "normalize_with_map",
     "prepare_project_import",
     "read_project_file",
     # participants

@@ -131,6 +131,21 @@ def project_import(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, context)
 
 
+def _chosen_accounts(request: HtmxHttpRequest, prepared) -> tuple[dict, dict, bool]:  # noqa: ANN001
+    """The account chosen for each user in the file, the mapping by GUID, and whether a choice was not offered."""
+    rows = _mapping_choices(prepared, request.user)
+    chosen = {index: request.POST.get(f"user-{index}", NEW_ACCOUNT) for index in range(len(rows))}
+    mapping, bad = {}, False
+    User = get_user_model()
+    for index, (file_user, options) in enumerate(rows):
+        value = chosen[index]
+        if value not in {key for key, _ in options}:
+            bad = True  # only the accounts offered may be chosen
+        elif value != NEW_ACCOUNT:
+            mapping[file_user.guid] = User.objects.get(pk=int(value))
+    return chosen, mapping, bad
+
+
 @login_required
 @require_POST
 def project_import_confirm(request: HtmxHttpRequest) -> HttpResponse:
@@ -159,16 +174,7 @@ def project_import_confirm(request: HtmxHttpRequest) -> HttpResponse:
         messages.error(request, f"Nothing was imported: {refusal.message}")
         return redirect("project_import")
     form = ProjectCreateForm(request.POST)
-    rows = _mapping_choices(prepared, request.user)
-    chosen = {index: request.POST.get(f"user-{index}", NEW_ACCOUNT) for index in range(len(rows))}
-    mapping, bad = {}, False
-    User = get_user_model()
-    for index, (file_user, options) in enumerate(rows):
-        value = chosen[index]
-        if value not in {key for key, _ in options}:
-            bad = True  # only the accounts offered may be chosen
-        elif value != NEW_ACCOUNT:
-            mapping[file_user.guid] = User.objects.get(pk=int(value))
+    chosen, mapping, bad = _chosen_accounts(request, prepared)
     if bad:
         form.is_valid()
         form.add_error(None, "Choose for each user in the file one of the accounts offered.")
