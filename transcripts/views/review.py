@@ -126,7 +126,8 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "codebook")
     if sort.lstrip("-") not in review.SORT_KEYS:
         sort = "codebook"
-    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree), sort)
+    n_participants = review.scope_participants(page.project, page.filters)
+    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree, out_of=n_participants), sort)
     quotes_url = id_url("review_quotes", page.project.slug)
     query = page.filters.as_query()
     for row in rows:  # reversed once, not six times a row in the template
@@ -139,7 +140,7 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         sort=sort,
         columns=columns,
         name_sort="-name" if sort == "name" else "name",
-        n_participants=review.scope_participants(page.project, page.filters),
+        n_participants=n_participants,
         keep=[("sort", sort)],
     )
     return _render(request, "transcripts/review_summary.html", context)
