@@ -31,7 +31,7 @@ from .codebook import (
     reorder_code,
     set_exemplar,
 )
-from .coding import UNDOABLE, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
+from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
 from .members import (
     change_role,
     confirm_second_factor,
@@ -93,6 +93,7 @@ __all__ = [
     "set_exemplar",
     # coding
     "UNDOABLE",
+    "DuplicateCoding",
     "change_excerpt",
     "code_search_hits",
     "create_excerpt",
