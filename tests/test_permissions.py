@@ -74,6 +74,10 @@ ROUTES: dict[str, Route] = {
     "participant_create": Route(args=_slug, foreign=_other_slug, get=None, post="lead", data=lambda w: {"label": "P99"}),
     "participant_sheet_preview": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
     "participant_sheet_import": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
+    "attribute_label": Route(
+        args=lambda w: [w.project.slug, w.attribute.pk], foreign=lambda w: [w.project.slug, w.other_attribute.pk],
+        get=None, post="lead", data=lambda w: {"label": "Years as a peer worker"},
+    ),
     "pseudonym_list": Route(
         args=_slug, foreign=_other_slug, get="lead", post="lead",
         data=lambda w: {"original": "Maria", "replacement": "[Peer A]"},
@@ -250,7 +254,8 @@ def snapshot() -> tuple:
               Membership, Memo, Pseudonym, TranscriptAssignment]
     memos = tuple(Excerpt.objects.order_by("pk").values_list("memo", "version"))
     names = tuple(Transcript.objects.order_by("pk").values_list("title", flat=True))
-    return tuple(model.objects.count() for model in models) + (memos, names)
+    labels = tuple(Attribute.objects.order_by("pk").values_list("label", flat=True))
+    return tuple(model.objects.count() for model in models) + (memos, names, labels)
 
 
 class PermissionTests(BaseTestCase):
@@ -274,6 +279,8 @@ class PermissionTests(BaseTestCase):
         cls.assignment = TranscriptAssignment.objects.create(transcript=cls.transcript, coder=cls.bob)
         cls.other_assignment = TranscriptAssignment.objects.create(transcript=cls.other_transcript, coder=cls.oscar)
         cls.alice.user_permissions.add(Permission.objects.get(codename="start_project"))
+        cls.attribute = Attribute.objects.create(project=cls.project, name="years_as_peer", kind="number")
+        cls.other_attribute = Attribute.objects.create(project=cls.other_project, name=f"{SECRET}_attribute")
 
     def members(self) -> dict[str, User]:
         return {"reader": self.rita, "coder": self.bob, "lead": self.alice}

@@ -35,6 +35,12 @@ class SheetUploadForm(forms.Form):
     sheet = forms.FileField(label="Participant sheet", help_text="A .csv or .xlsx file: one row a participant.")
 
 
+class AttributeLabelForm(forms.Form):
+    label = forms.CharField(
+        max_length=100, required=False, help_text="What people read; left empty, it is made from the key again."
+    )
+
+
 class ParticipantForm(forms.Form):
     label = forms.CharField(max_length=50, help_text="A pseudonymous label such as P07; never a real name.")
 
@@ -46,16 +52,16 @@ class ParticipantForm(forms.Form):
             name = f"attr_{attribute.pk}"
             if attribute.kind == Attribute.Kind.CHOICE and attribute.choices:
                 self.fields[name] = forms.ChoiceField(
-                    label=attribute.name, required=False, choices=[("", "—"), *[(c, c) for c in attribute.choices]]
+                    label=attribute.label, required=False, choices=[("", "—"), *[(c, c) for c in attribute.choices]]
                 )
             elif attribute.kind == Attribute.Kind.DATE:
                 self.fields[name] = forms.DateField(
-                    label=attribute.name, required=False, widget=forms.DateInput(attrs={"type": "date"})
+                    label=attribute.label, required=False, widget=forms.DateInput(attrs={"type": "date"})
                 )
             elif attribute.kind == Attribute.Kind.NUMBER:
-                self.fields[name] = forms.DecimalField(label=attribute.name, required=False)
+                self.fields[name] = forms.DecimalField(label=attribute.label, required=False)
             else:
-                self.fields[name] = forms.CharField(label=attribute.name, required=False, max_length=500)
+                self.fields[name] = forms.CharField(label=attribute.label, required=False, max_length=500)
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"].strip()

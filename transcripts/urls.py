@@ -17,6 +17,7 @@ urlpatterns = [
     path("projects/<slug:slug>/participants/add/", views.participant_create, name="participant_create"),
     path("projects/<slug:slug>/participants/sheet/", views.participant_sheet_preview, name="participant_sheet_preview"),
     path("projects/<slug:slug>/participants/sheet/import/", views.participant_sheet_import, name="participant_sheet_import"),
+    path("projects/<slug:slug>/attributes/<int:attribute_id>/label/", views.attribute_label, name="attribute_label"),
     path("projects/<slug:slug>/pseudonyms/", views.pseudonym_list, name="pseudonym_list"),
     path("projects/<slug:slug>/pseudonyms/<int:pseudonym_id>/delete/", views.pseudonym_delete, name="pseudonym_delete"),
     path("projects/<slug:slug>/codes.css", views.codes_css, name="codes_css"),

@@ -32,7 +32,7 @@ from .codebook import (
     reorder_code,
     set_exemplar,
 )
-from .coding import UNDOABLE, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
+from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
 from .members import (
     change_role,
     confirm_second_factor,
@@ -54,6 +54,7 @@ from .participants import (
     LABEL_IN_NAME,
     SheetResult,
     canonical_label,
+    change_attribute_label,
     import_participant_sheet,
     participant_for_label,
     read_participant_sheet,
@@ -102,6 +103,7 @@ __all__ = [
     "set_exemplar",
     # coding
     "UNDOABLE",
+    "DuplicateCoding",
     "change_excerpt",
     "code_search_hits",
     "create_excerpt",
@@ -127,6 +129,7 @@ __all__ = [
     "LABEL_IN_NAME",
     "SheetResult",
     "canonical_label",
+    "change_attribute_label",
     "import_participant_sheet",
     "participant_for_label",
     "read_participant_sheet",

@@ -72,7 +72,7 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
             groups.append(
                 {
                     "kind": "range",
-                    "label": attribute.name,
+                    "label": attribute.label,
                     "input": "number" if attribute.kind == Attribute.Kind.NUMBER else "date",
                     "low": (key + "_min", review.query_value(current.low) if current and current.low is not None else ""),
                     "high": (key + "_max", review.query_value(current.high) if current and current.high is not None else ""),
@@ -82,7 +82,7 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
         else:
             chosen = set(current.values) if current else set()
             items = [(v, v, v in chosen) for v in options.values.get(attribute.pk, [])]
-            groups.append({**_choices(attribute.name, key, items), "open": bool(chosen)})
+            groups.append({**_choices(attribute.label, key, items), "open": bool(chosen)})
     coders = [(u.pk, u.get_full_name() or u.get_username(), u.pk in filters.coders) for u in options.coders]
     participants = [(p.pk, p.label, p.pk in filters.participants) for p in options.participants]
     transcripts = [(t.pk, t.title, t.pk in filters.transcripts) for t in options.transcripts]
@@ -126,7 +126,8 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "codebook")
     if sort.lstrip("-") not in review.SORT_KEYS:
         sort = "codebook"
-    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree), sort)
+    n_participants = review.scope_participants(page.project, page.filters)
+    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree, out_of=n_participants), sort)
     quotes_url = id_url("review_quotes", page.project.slug)
     query = page.filters.as_query()
     for row in rows:  # reversed once, not six times a row in the template
@@ -139,7 +140,7 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         sort=sort,
         columns=columns,
         name_sort="-name" if sort == "name" else "name",
-        n_participants=review.scope_participants(page.project, page.filters),
+        n_participants=n_participants,
         keep=[("sort", sort)],
     )
     return _render(request, "transcripts/review_summary.html", context)
