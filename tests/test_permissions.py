@@ -250,7 +250,9 @@ def snapshot() -> tuple:
     return tuple(model.objects.count() for model in models) + (memos, names)
 
 
-class PermissionTests(BaseTestCase):
+class RouteWorld(BaseTestCase):
+    """The study every route's arguments name: an excerpt, spare codes, a second project's objects."""
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -272,6 +274,8 @@ class PermissionTests(BaseTestCase):
         cls.other_assignment = TranscriptAssignment.objects.create(transcript=cls.other_transcript, coder=cls.oscar)
         cls.alice.user_permissions.add(Permission.objects.get(codename="start_project"))
 
+
+class PermissionTests(RouteWorld):
     def members(self) -> dict[str, User]:
         return {"reader": self.rita, "coder": self.bob, "lead": self.alice}
 
