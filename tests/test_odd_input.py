@@ -19,9 +19,11 @@ from __future__ import annotations
 import inspect
 import json
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import Resolver404, get_resolver, resolve, reverse
 
@@ -228,3 +230,12 @@ class OddInputTests(RouteWorld):
 
 def _shown(params: dict[str, str]) -> str:
     return ", ".join(f"{key}={value[:12]!r}" for key, value in params.items())
+
+
+class NumberAttributeTests(RouteWorld):
+    def test_a_number_attribute_refuses_what_its_column_cannot_hold(self):
+        years = Attribute.objects.create(project=self.project, name="Years", kind="number")
+        assert years.parse("99999999999999.5")[1] == Decimal("99999999999999.5")
+        for raw in ("100000000000000", "-9223372036854775808", "1e20"):
+            with self.assertRaises(ValidationError):
+                years.parse(raw)
