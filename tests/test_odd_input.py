@@ -29,6 +29,7 @@ from django.urls import Resolver404, get_resolver, resolve, reverse
 
 from tests.base import make_excerpt
 from tests.test_permissions import ROUTES, RouteWorld
+from transcripts.http import MAX_ID, parse_id
 from transcripts.models import Attribute, AttributeValue
 
 NUL = "a\x00b"  # sent in a pass of its own: the middleware refuses the whole request
@@ -239,3 +240,9 @@ class NumberAttributeTests(RouteWorld):
         for raw in ("100000000000000", "-9223372036854775808", "1e20"):
             with self.assertRaises(ValidationError):
                 years.parse(raw)
+
+
+def test_parse_id_takes_only_what_an_id_column_holds():
+    assert [parse_id(raw) for raw in ("0", "42", " 7 ", str(MAX_ID))] == [0, 42, 7, MAX_ID]
+    for raw in (None, "", "abc", "-1", "+1", "1.5", "\u00b2", "\u0661\u0662", str(MAX_ID + 1), "9" * 100_000):
+        assert parse_id(raw) is None, raw
