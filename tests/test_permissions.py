@@ -258,7 +258,9 @@ def snapshot() -> tuple:
     return tuple(model.objects.count() for model in models) + (memos, names, labels)
 
 
-class PermissionTests(BaseTestCase):
+class RouteWorld(BaseTestCase):
+    """The study every route's arguments name: an excerpt, spare codes, a second project's objects."""
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -282,6 +284,8 @@ class PermissionTests(BaseTestCase):
         cls.attribute = Attribute.objects.create(project=cls.project, name="years_as_peer", kind="number")
         cls.other_attribute = Attribute.objects.create(project=cls.other_project, name=f"{SECRET}_attribute")
 
+
+class PermissionTests(RouteWorld):
     def members(self) -> dict[str, User]:
         return {"reader": self.rita, "coder": self.bob, "lead": self.alice}
 

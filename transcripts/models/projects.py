@@ -249,6 +249,9 @@ class Attribute(models.Model):
                 raise ValidationError(f"{self.name}: {raw!r} is not a number.") from None
             if not number.is_finite():
                 raise ValidationError(f"{self.name}: {raw!r} is not a number.")
+            # AttributeValue.number holds 20 digits, 6 after the point: PostgreSQL refuses more before it.
+            if abs(number) >= 10**14:
+                raise ValidationError(f"{self.name}: {raw!r} is too large; numbers up to 14 digits are kept.")
             text = format(number.normalize(), "f")
             return text, number, None
         if self.kind == self.Kind.DATE:

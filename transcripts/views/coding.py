@@ -19,7 +19,7 @@ from django_htmx.http import trigger_client_event
 
 from .. import actions, coding_page, colours, spans
 from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, require
-from ..http import HtmxHttpRequest
+from ..http import HtmxHttpRequest, parse_id
 from ..middleware import not_activity
 from ..models import Code, Excerpt
 
@@ -28,7 +28,7 @@ PARTIALS = {"coding-area", "code-panel", "excerpt-panel"}
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _render_page(
@@ -116,7 +116,7 @@ def _codes_from(request, codebook: list[Code]) -> list[Code]:
     """The codes the form names, from the project's codebook; ValidationError for a code that is
     not in it (another project's, deleted) or archived."""
     raw = request.POST.get("codes", "")
-    ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
+    ids = [pk for part in raw.split(",") if (pk := parse_id(part)) is not None]
     usable = {code.pk: code for code in codebook if not code.archived}
     codes = [usable[pk] for pk in dict.fromkeys(ids) if pk in usable]
     if len(codes) != len(set(ids)):
