@@ -15,9 +15,8 @@ def fill_labels(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # 0012 comes from another branch; the chain is joined when the branches are merged.
     dependencies = [
-        ("transcripts", "0011_site_settings"),
+        ("transcripts", "0012_code_guid_per_project"),
     ]
 
     operations = [
