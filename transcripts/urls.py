@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views.exchange import project_export
 from .views.projects import project_create
 
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("projects/new/", project_create, name="project_create"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
+    path("projects/<slug:slug>/export.qdpx", project_export, name="project_export"),
     path("projects/<slug:slug>/import/", views.import_transcripts, name="import_transcripts"),
     path("projects/<slug:slug>/participants/", views.participant_list, name="participant_list"),
     path("projects/<slug:slug>/participants/add/", views.participant_create, name="participant_create"),
