@@ -117,9 +117,9 @@ def build_project(project: Project, options: ExportOptions) -> tuple[qdpx.Projec
     code_guids = {code.pk: str(code.guid) for code in project.codes.only("pk", "guid")}
     summary.codes = len(code_guids)
 
-    variables, attribute_types = _variables(project, guid)
+    variables, attributes = _variables(project, guid)
     sources_of = _sources_of_participants(transcripts, guid)
-    cases = _cases(project, guid, attribute_types, sources_of, every=not options.transcript_ids)
+    cases = _cases(project, guid, attributes, sources_of, every=not options.transcript_ids)
     summary.cases = len(cases)
 
     notes = _memo_notes(project, transcripts, guid) + _excerpt_memo_notes(excerpts, guid)
@@ -141,7 +141,7 @@ def build_project(project: Project, options: ExportOptions) -> tuple[qdpx.Projec
         codes=codes,
         variables=variables,
         cases=cases,
-        sources=_sources(transcripts, excerpts, applications, code_guids, guid, summary, has_consensus),
+        sources=_sources(transcripts, excerpts, applications, code_guids, guid, summary, has_consensus, user_ids),
         notes=notes,
     )
     return shape, summary
@@ -279,9 +279,17 @@ def _excerpt_memo_notes(excerpts, guid: _Guids) -> list[qdpx.Note]:
 # Sources ----------------------------------------------------------------------------------------------
 
 
-def _sources(transcripts, excerpts, applications, code_guids: dict[int, str], guid: _Guids, summary: ExportSummary, has_consensus: bool) -> Iterator[qdpx.TextSource]:
+def _sources(
+    transcripts, excerpts, applications, code_guids: dict[int, str], guid: _Guids, summary: ExportSummary,
+    has_consensus: bool, user_ids: set[int],
+) -> Iterator[qdpx.TextSource]:
     """One TextSource at a time, its selections and codings read in step from two more streams."""
     consensus = guid("user", "consensus") if has_consensus else ""
+
+    def person(pk: int | None) -> str:
+        # Someone who started coding after the people were read is left unnamed, not named wrongly.
+        return guid("user", pk) if pk in user_ids else ""
+
     excerpt_rows = _peekable(
         excerpts.order_by("transcript_id", "start", "end", "pk")
         .values_list("pk", "transcript_id", "start", "end", "quote", "coder_id", "is_consensus", "created_at", "updated_at")
@@ -300,13 +308,13 @@ def _sources(transcripts, excerpts, applications, code_guids: dict[int, str], gu
             guid=guid("transcript", pk),
             name=title,
             text=text,
-            creating_user=guid("user", imported_by) if imported_by else "",
+            creating_user=person(imported_by),
             created=imported_at,
         )
         excerpt_rows.skip_while(lambda row: row[1] < pk)
         while excerpt_rows.peek() is not None and excerpt_rows.peek()[1] == pk:
             e_pk, _, start, end, quote, coder_id, is_consensus, created, updated = next(excerpt_rows)
-            maker = consensus if is_consensus else guid("user", coder_id)
+            maker = consensus if is_consensus else person(coder_id)
             selection = qdpx.Selection(
                 guid=guid("excerpt", e_pk),
                 source_guid=source.guid,
@@ -315,7 +323,7 @@ def _sources(transcripts, excerpts, applications, code_guids: dict[int, str], gu
                 name=_short(quote),
                 creating_user=maker,
                 created=created,
-                modifying_user=guid("user", coder_id),
+                modifying_user=person(coder_id),
                 modified=updated,
             )
             key = (pk, start, end, e_pk)
@@ -329,7 +337,7 @@ def _sources(transcripts, excerpts, applications, code_guids: dict[int, str], gu
                     qdpx.Coding(
                         guid=guid("application", a_pk),
                         code_guid=code_guids[code_id],
-                        creating_user=consensus if is_consensus else guid("user", applied_by),
+                        creating_user=consensus if is_consensus else person(applied_by),
                         created=applied_at,
                     )
                 )
