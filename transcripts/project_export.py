@@ -285,10 +285,11 @@ def _sources(
 ) -> Iterator[qdpx.TextSource]:
     """One TextSource at a time, its selections and codings read in step from two more streams."""
     consensus = guid("user", "consensus") if has_consensus else ""
+    people = {pk: guid("user", pk) for pk in user_ids}
 
     def person(pk: int | None) -> str:
         # Someone who started coding after the people were read is left unnamed, not named wrongly.
-        return guid("user", pk) if pk in user_ids else ""
+        return people.get(pk, "")
 
     excerpt_rows = _peekable(
         excerpts.order_by("transcript_id", "start", "end", "pk")
