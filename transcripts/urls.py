@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .views.project_import import project_import, project_import_confirm
+from .views.exchange import project_export
 from .views.projects import project_create
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("projects/new/import/confirm/", project_import_confirm, name="project_import_confirm"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
+    path("projects/<slug:slug>/export.qdpx", project_export, name="project_export"),
     path("projects/<slug:slug>/import/", views.import_transcripts, name="import_transcripts"),
     path("projects/<slug:slug>/participants/", views.participant_list, name="participant_list"),
     path("projects/<slug:slug>/participants/add/", views.participant_create, name="participant_create"),
