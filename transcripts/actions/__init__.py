@@ -11,7 +11,8 @@ same transaction as the change. Call sites use `from transcripts import actions`
     transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
     participants  participants and participant sheets
     coding        excerpts created, changed, deleted, undone; coding search hits
-    project_import  a REFI-QDA project (.qdpx, .qde) brought in as a new project
+    project_preview what a REFI-QDA project file (.qdpx, .qde) will bring in, before any write
+    project_import  a REFI-QDA project brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
 """
@@ -42,14 +43,8 @@ from .members import (
     set_role,
 )
 from .projects import create_project
-from .project_import import (
-    FileUser,
-    ImportResult,
-    PreparedImport,
-    import_project,
-    prepare_project_import,
-    read_project_file,
-)
+from .project_import import ImportResult, import_project
+from .project_preview import FileUser, PreparedImport, prepare_project_import, read_project_file
 from .participants import (
     LABEL_IN_NAME,
     SheetResult,
@@ -118,7 +113,7 @@ __all__ = [
     "remove_member",
     "remove_second_factor",
     "set_role",
-    # project_import
+    # project_preview, project_import
     "FileUser",
     "ImportResult",
     "PreparedImport",
