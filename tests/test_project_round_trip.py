@@ -128,7 +128,8 @@ def database_content(project: Project) -> dict:
              c.typical_example, c.atypical_example, c.order, c.archived, str(c.guid))
             for c in project.codes.select_related("parent").order_by("parent__name", "order", "name")
         ],
-        "attributes": [(a.name, a.label, a.kind, a.choices, a.order) for a in attributes],
+        # In their order; REFI-QDA has no place for the numbers themselves, so gaps close up.
+        "attributes": [(a.name, a.label, a.kind, a.choices) for a in attributes],
         "participants": sorted(
             (p.label, sorted((v.attribute.name, v.value, v.number, v.date) for v in p.values.select_related("attribute")))
             for p in Participant.objects.filter(project=project)

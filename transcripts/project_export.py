@@ -11,8 +11,10 @@ Never exported: the de-identification list (Pseudonym), the audit trail, transcr
 file names (they may carry a real name), speaker turns, assignments and exemplar marks.
 
 The consensus coding a lead settled is told apart by who made it: its selections and codings are
-created by a user named CONSENSUS_USER_NAME, and the lead who settled it is the selection's
-modifying user. Everyone else's coding is created by its coder.
+created by a user named CONSENSUS_USER_NAME (id CONSENSUS_USER_ID), and the lead who settled it is
+the selection's modifying user. Everyone else's coding is created by its coder. An attribute's
+label, when a lead chose one, is a "Label:" paragraph of its Variable's Description. Importing the
+file back (actions/project_import.py) reads all three as such.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from .interop import qdpx
 from .interop.qdpx.themes import code_from_theme
 from .models import Attribute, AuditEvent, AttributeValue, CodeApplication, Excerpt, Memo, Participant, Project, Transcript
 
-CONSENSUS_USER_NAME = "Consensus"
-CONSENSUS_USER_ID = "peercoding:consensus"
+CONSENSUS_USER_NAME = qdpx.CONSENSUS_USER_NAME
+CONSENSUS_USER_ID = qdpx.CONSENSUS_USER_ID
 # GUIDs of what has no stored GUID (everything but codes) are uuid5 names under this namespace,
 # salted with the project, so a re-export of the same project gives the same GUIDs.
 GUID_NAMESPACE = uuid.UUID("6f1d2c3e-8a4b-5e6f-9a0b-1c2d3e4f5a6b")
@@ -133,7 +135,7 @@ def build_project(project: Project, options: ExportOptions) -> tuple[qdpx.Projec
 
     shape = qdpx.Project(
         name=project.name,
-        origin="peercoding",
+        origin=qdpx.PEERCODING_ORIGIN,
         description=project.description,
         creating_user=guid("user", creator) if creator in user_ids else "",
         created=project.created_at,
@@ -189,6 +191,8 @@ def _variables(project: Project, guid: _Guids) -> tuple[list[qdpx.Variable], dic
                 name=attribute.name,
                 type_of=qdpx.KIND_TO_TYPE[attribute.kind],
                 choices=list(attribute.choices or []) if attribute.kind == Attribute.Kind.CHOICE else [],
+                # Only a label a lead chose: the one made from the key is made again on import.
+                label=attribute.label if attribute.label != Attribute.label_for(attribute.name) else "",
             )
         )
     return variables, attributes
@@ -264,7 +268,7 @@ def _excerpt_memo_notes(excerpts, guid: _Guids) -> list[qdpx.Note]:
         notes.append(
             qdpx.Note(
                 guid=guid("excerpt-memo", pk),
-                name="Why the consensus" if is_consensus else "Excerpt memo",
+                name=qdpx.CONSENSUS_MEMO_NAME if is_consensus else qdpx.EXCERPT_MEMO_NAME,
                 text=memo,
                 creating_user=guid("user", coder_id),
                 created=created,

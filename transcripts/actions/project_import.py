@@ -31,6 +31,7 @@ from .projects import create_project
 
 LABEL_MAX = Participant._meta.get_field("label").max_length
 ATTRIBUTE_MAX = Attribute._meta.get_field("name").max_length
+ATTRIBUTE_LABEL_MAX = Attribute._meta.get_field("label").max_length
 
 
 @dataclass
@@ -193,6 +194,7 @@ def _import_cases(project: Project, file: qdpx.Project, by, result: ImportResult
         attributes[variable.guid] = Attribute.objects.create(
             project=project,
             name=_unique(variable.name, ATTRIBUTE_MAX, names, f"Variable {order + 1}"),
+            label=" ".join(variable.label.split())[:ATTRIBUTE_LABEL_MAX],  # "" is made from the name on save
             kind=variable.kind,
             choices=variable.choices if variable.kind == "choice" else [],
             order=order,
@@ -252,16 +254,11 @@ def _import_sources(project, prepared, participants, by, user_of, codes, result)
             result.memos += 1
         excerpts, applications, owners = [], [], []
         for selection, start, end in item.spans:
-            # Excerpts here have one coder: codings by several people make one excerpt each.
-            by_coder: dict[object, list[qdpx.Coding]] = {}
-            for coding in selection.codings:
-                by_coder.setdefault(user_of(coding.creating_user or selection.creating_user), []).append(coding)
-            if not by_coder:
-                by_coder[user_of(selection.creating_user)] = []
-            for coder, codings in by_coder.items():
+            consensus = prepared.is_consensus(selection)
+            for coder, codings in _codings_by_coder(selection, user_of, consensus=consensus).items():
                 excerpt = Excerpt(
                     transcript=transcript, start=start, end=end, quote=item.text[start:end], coder=coder,
-                    memo=selection.description,
+                    memo=selection.description, is_consensus=consensus,
                 )
                 excerpts.append(excerpt)
                 owners.append((selection, codings))
@@ -284,6 +281,22 @@ def _import_sources(project, prepared, participants, by, user_of, codes, result)
     return found
 
 
+def _codings_by_coder(selection: qdpx.Selection, user_of, *, consensus: bool) -> dict[object, list[qdpx.Coding]]:  # noqa: ANN001
+    """The selection's codings by the account that becomes their excerpt's coder.
+
+    Excerpts here have one coder: codings by several people make one excerpt each. A consensus
+    selection makes one excerpt, coded by the lead who settled it (its modifying user).
+    """
+    if consensus:
+        return {user_of(selection.modifying_user): list(selection.codings)}
+    by_coder: dict[object, list[qdpx.Coding]] = {}
+    for coding in selection.codings:
+        by_coder.setdefault(user_of(coding.creating_user or selection.creating_user), []).append(coding)
+    if not by_coder:
+        by_coder[user_of(selection.creating_user)] = []
+    return by_coder
+
+
 def _import_notes(project, file, transcripts, codes, user_of, result) -> None:  # noqa: ANN001
     """Notes as memos on what they were attached to; on selections and codings, as the excerpt's memo."""
     excerpts_by_guid: dict[str, list[Excerpt]] = {}
@@ -295,13 +308,18 @@ def _import_notes(project, file, transcripts, codes, user_of, result) -> None:  
         body = note.text.strip() or note.description.strip() or note.name.strip()
         if not body:
             continue
+        if file.from_peercoding:
+            body = note.text or body  # as it was written, to the last space
         author = user_of(note.creating_user)
         title = " ".join(note.name.split())[:200]
+        # An excerpt memo peercoding wrote comes back as it was; another tool's note keeps its title.
+        own_memo = file.from_peercoding and note.name in (qdpx.EXCERPT_MEMO_NAME, qdpx.CONSENSUS_MEMO_NAME)
         targets = note.attached_to or [qdpx.NoteTarget("project", "")]
         for target in targets:
             if target.kind in ("selection", "coding") and target.guid in excerpts_by_guid:
                 for excerpt in excerpts_by_guid[target.guid]:
-                    excerpt.memo = "\n\n".join(part for part in (excerpt.memo, f"{title}: {body}" if title else body) if part)
+                    part = body if own_memo or not title else f"{title}: {body}"
+                    excerpt.memo = "\n\n".join(text for text in (excerpt.memo, part) if text)
                     changed[excerpt.pk] = excerpt
                 continue
             memo = Memo(project=project, author=author, title=title, body=body)

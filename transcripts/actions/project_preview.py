@@ -83,10 +83,15 @@ class PreparedImport:
     notes: list[str]  # what was bent, renamed or could not be carried over
     left_out: str  # "3 PDF sources, 2 audio sources and 16 sets", or ""
     code_names: dict[str, str]  # GUID -> the name it gets here, where that differs
+    consensus_user: str = ""  # GUID of the user standing for peercoding's consensus coding, or ""
 
     @property
     def counts(self) -> dict[str, int]:
-        return self.project.counts()
+        """The file's counts, its users being the people in it (the consensus user is none)."""
+        return {**self.project.counts(), "users": len(self.users)}
+
+    def is_consensus(self, selection: qdpx.Selection) -> bool:
+        return bool(self.consensus_user) and selection.creating_user == self.consensus_user
 
     def counts_sentence(self) -> str:
         """ "2 sources, 262 codes, 158 selections, 205 codings, 0 notes, 0 cases, 0 variables and 1 user"."""
@@ -126,7 +131,37 @@ def prepare_project_import(project: qdpx.Project, filename: str) -> PreparedImpo
     prepared = [_prepare_source(source, notes) for source in project.sources]
     _unique_titles(prepared)
     code_names = _code_names(project.codes, notes)
-    left = +project.left_out
+    consensus = project.consensus_user()
+    if consensus:
+        notes.append(_consensus_note(prepared, consensus))
+    _note_values_left_out(project, notes)
+    for target_kind, n in _unattachable_notes(project, prepared).items():
+        became = "became a project memo" if n == 1 else "became project memos"
+        notes.append(f"{n:,} note{'s' if n != 1 else ''} attached to a {target_kind.replace('_', ' ')} {became}.")
+    return PreparedImport(
+        project=project,
+        filename=filename,
+        tool=tool,
+        sources=prepared,
+        users=[_file_user(user, tool) for user in project.users if user.guid != consensus],
+        notes=notes,
+        left_out=qdpx.describe_left_out(+project.left_out),
+        code_names=code_names,
+        consensus_user=consensus,
+    )
+
+
+def _consensus_note(prepared: list[PreparedSource], consensus: str) -> str:
+    n = sum(1 for item in prepared for selection, _, _ in item.spans if selection.creating_user == consensus)
+    return (
+        f"Consensus coding was recognised: {n:,} selection{'s' if n != 1 else ''} by “{qdpx.CONSENSUS_USER_NAME}” "
+        "come back as the project's consensus, each settled by the lead the file names (or by you where it names "
+        "none); no account is made for “Consensus”."
+    )
+
+
+def _note_values_left_out(project: qdpx.Project, notes: list[str]) -> None:
+    """Say which attribute-like sets and variable values do not become participant attributes."""
     attribute_sets = [s for s in project.sets if _SET_AS_ATTRIBUTE.match(s.name) and not s.code_guids and not s.note_guids]
     if attribute_sets:
         notes.append(
@@ -142,19 +177,6 @@ def prepare_project_import(project: qdpx.Project, filename: str) -> PreparedImpo
     misfits = _values_that_do_not_fit(project)
     if misfits:
         notes.append(f"{misfits:,} case value{'s' if misfits != 1 else ''} did not fit the variable's type and will be left empty.")
-    for target_kind, n in _unattachable_notes(project, prepared).items():
-        became = "became a project memo" if n == 1 else "became project memos"
-        notes.append(f"{n:,} note{'s' if n != 1 else ''} attached to a {target_kind.replace('_', ' ')} {became}.")
-    return PreparedImport(
-        project=project,
-        filename=filename,
-        tool=tool,
-        sources=prepared,
-        users=[_file_user(user, tool) for user in project.users],
-        notes=notes,
-        left_out=qdpx.describe_left_out(left),
-        code_names=code_names,
-    )
 
 
 def value_for(attribute: Attribute, raw: str) -> str:

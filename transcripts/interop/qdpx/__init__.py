@@ -5,6 +5,11 @@ themes.py (Theme <-> Code) is imported on its own: it needs transcripts.interop.
 
 from .archive import DEFAULT_MAX_BYTES
 from .model import (
+    CONSENSUS_MEMO_NAME,
+    CONSENSUS_USER_ID,
+    CONSENSUS_USER_NAME,
+    EXCERPT_MEMO_NAME,
+    PEERCODING_ORIGIN,
     KIND_TO_TYPE,
     LEFT_OUT_NOUNS,
     TYPE_TO_KIND,
@@ -28,6 +33,11 @@ from .reader import read_project
 from .writer import WriteResult, write_project
 
 __all__ = [
+    "CONSENSUS_MEMO_NAME",
+    "CONSENSUS_USER_ID",
+    "CONSENSUS_USER_NAME",
+    "EXCERPT_MEMO_NAME",
+    "PEERCODING_ORIGIN",
     "DEFAULT_MAX_BYTES",
     "KIND_TO_TYPE",
     "LEFT_OUT_NOUNS",

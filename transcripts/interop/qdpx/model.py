@@ -16,6 +16,15 @@ from dataclasses import dataclass, field
 KIND_TO_TYPE = {"text": "Text", "number": "Float", "date": "Date", "choice": "Text"}
 TYPE_TO_KIND = {"Text": "text", "Integer": "number", "Float": "number", "Date": "date", "Boolean": "choice"}
 
+# How a file peercoding wrote marks what REFI-QDA has no element for, so that it reads back whole:
+# the consensus coding is made by a user of this id and name (the lead who settled it modifies it),
+# and an excerpt's memo is a note of one of these names on its selection.
+PEERCODING_ORIGIN = "peercoding"
+CONSENSUS_USER_ID = "peercoding:consensus"
+CONSENSUS_USER_NAME = "Consensus"
+EXCERPT_MEMO_NAME = "Excerpt memo"
+CONSENSUS_MEMO_NAME = "Why the consensus"
+
 
 @dataclass
 class User:
@@ -42,6 +51,7 @@ class Variable:
     type_of: str  # the schema's typeOfVariable: Text, Integer, Float, Date, Boolean, DateTime
     description: str = ""
     choices: list[str] = field(default_factory=list)
+    label: str = ""  # the name shown on pages when it is not the one made from `name` (peercoding's Attribute.label)
 
     @property
     def kind(self) -> str | None:
@@ -205,6 +215,17 @@ class Project:
     left_out: Counter[str] = field(default_factory=Counter)
     offset_reading: str = "code points"  # how the file's positions were read (offsets.READINGS)
     messages: list[str] = field(default_factory=list)  # what was bent on the way, for the preview
+
+    @property
+    def from_peercoding(self) -> bool:
+        """Whether peercoding wrote the file, so its marks (consensus user, excerpt memos) may be read as such."""
+        return self.origin.strip().lower().startswith(PEERCODING_ORIGIN)
+
+    def consensus_user(self) -> str:
+        """The GUID of the user that stands for peercoding's consensus coding, or ""."""
+        if not self.from_peercoding:
+            return ""
+        return next((user.guid for user in self.users if user.id.strip() == CONSENSUS_USER_ID), "")
 
     def all_codes(self) -> list[Code]:
         """Every code, parents before children."""

@@ -38,6 +38,7 @@ from .model import (
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CHOICES_HEADING = "Choices:"
+LABEL_HEADING = "Label:"  # peercoding's display name of a variable, a paragraph of its Description
 _COLOUR = re.compile(r"^#([0-9a-f]{6}|[0-9a-f]{3})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MEDIA = {"PDFSource": "pdf", "PictureSource": "picture", "AudioSource": "audio", "VideoSource": "video"}
@@ -136,6 +137,14 @@ def split_choices(description: str) -> tuple[str, list[str]]:
     return head.rstrip("\n"), [line for line in tail.split("\n") if line]
 
 
+def split_label(description: str) -> tuple[str, str]:
+    """A Variable's Description without its closing "Label:" paragraph, and the label given there."""
+    head, sep, tail = description.rpartition(LABEL_HEADING + "\n")
+    if not sep or (head and not head.endswith("\n\n")) or not tail.strip() or "\n" in tail.strip():
+        return description, ""
+    return head.rstrip("\n"), tail.strip()
+
+
 class _Reader:
     def __init__(self, source: ProjectFile, root: ET.Element) -> None:
         self.file = source
@@ -158,7 +167,7 @@ class _Reader:
             users=[self.user(element) for element in _children(_child(root, "Users"), "User")],
             codes=codes,
         )
-        project.variables = self.variables(_child(root, "Variables"))
+        project.variables = self.variables(_child(root, "Variables"), labelled=project.from_peercoding)
         project.cases = self.cases(_child(root, "Cases"), {v.guid for v in project.variables})
         project.sources, project.offset_reading = self.sources(_child(root, "Sources"), project)
         project.notes = self.notes(_child(root, "Notes"))
@@ -200,12 +209,14 @@ class _Reader:
             children=[self.code(child) for child in _children(element, "Code")],
         )
 
-    def variables(self, parent: ET.Element | None) -> list[Variable]:
+    def variables(self, parent: ET.Element | None, *, labelled: bool) -> list[Variable]:
+        """The variables; `labelled` (a file peercoding wrote) reads a display name out of each Description."""
         found = []
         for element in _children(parent, "Variable"):
             type_of = (element.get("typeOfVariable") or "").strip()
             description, choices = split_choices(_text_of(element, "Description"))
-            variable = Variable(guid_of(element.get("guid")), element.get("name") or "", type_of, description, choices)
+            description, label = split_label(description) if labelled else (description, "")
+            variable = Variable(guid_of(element.get("guid")), element.get("name") or "", type_of, description, choices, label)
             if variable.kind is None:
                 self.left_out["datetime_variable" if type_of == "DateTime" else "unknown_variable"] += 1
                 continue

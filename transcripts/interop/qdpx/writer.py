@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import IO, BinaryIO
 
 from .model import Code, Note, Project, Selection, Set, TextSource, User, Variable, VariableValue
-from .reader import CHOICES_HEADING, PROJECT_NS
+from .reader import CHOICES_HEADING, LABEL_HEADING, PROJECT_NS
 
 SCHEMA_LOCATION = "http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -72,11 +72,13 @@ def date_out(moment: datetime.datetime) -> str:
 
 
 def variable_description(variable: Variable) -> str:
-    """The Description written for a variable: its own text, then its choices, one a line."""
-    if not variable.choices:
-        return variable.description
-    block = CHOICES_HEADING + "\n" + "\n".join(variable.choices)
-    return f"{variable.description}\n\n{block}" if variable.description else block
+    """The Description written for a variable: its own text, its label, then its choices, one a line."""
+    parts = [variable.description] if variable.description else []
+    if variable.label:
+        parts.append(LABEL_HEADING + "\n" + " ".join(variable.label.split()))
+    if variable.choices:
+        parts.append(CHOICES_HEADING + "\n" + "\n".join(variable.choices))
+    return "\n\n".join(parts)
 
 
 class _Xml:
