@@ -271,8 +271,8 @@ def full_project() -> Project:
         users=[User(g(1), "Alice Lead", "alice@example.org", "alice@example.org"), User(g(2), "Bob", "", "")],
         codes=[code_from_theme(community), Code(g(13), "Barriers", "#fa0", description="Things in the way.")],
         variables=[
-            Variable(g(30), "City", "Text"), Variable(g(31), "Age", "Float", "Years at interview"),
-            Variable(g(32), "Interviewed", "Date"), Variable(g(33), "Role", "Text", choices=["Nurse", "Doctor"]),
+            Variable(g(30), "City", "Text"), Variable(g(31), "Age", "Float", "Years at interview", label="Age then"),
+            Variable(g(32), "Interviewed", "Date"), Variable(g(33), "Role", "Text", choices=["Nurse", "Doctor"], label="Job"),
         ],
         cases=[Case(g(60), "P01", "First participant", [VariableValue(g(31), "34.5"), VariableValue(g(32), "2024-04-30"),
                                                         VariableValue(g(33), "Nurse"), VariableValue(g(30), "Madrid")], [g(20)])],
@@ -332,6 +332,20 @@ def test_write_then_read_gives_back_the_same_project():
               children=[Theme(name="Group chat", guid=g(11)), Theme(name="Old name", guid=g(12), archived=True)])
     ]
     assert again.variables[3].kind == "choice" and again.variables[1].kind == "number"
+
+
+def test_a_variable_label_is_a_paragraph_that_only_a_peercoding_file_reads_as_a_label():
+    root = qde_of(write(full_project()))
+    descriptions = [v.findtext("q:Description", "", NS) for v in root.findall(".//q:Variable", NS)]
+    assert descriptions[1] == "Years at interview\n\nLabel:\nAge then"
+    assert descriptions[3] == "Label:\nJob\n\nChoices:\nNurse\nDoctor"
+    other = full_project()
+    other.origin = "MAXQDA 2024"
+    again = read_project("other.qdpx", write(other))
+    assert [(v.description, v.label) for v in again.variables[1::2]] == [
+        ("Years at interview\n\nLabel:\nAge then", ""),
+        ("Label:\nJob", ""),
+    ]
 
 
 def test_the_writer_streams_sources_from_a_generator_to_an_unseekable_stream():
