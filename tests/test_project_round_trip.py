@@ -216,6 +216,21 @@ class DemoRoundTripTests(TestCase):
         assert len(self.prepared.users) == 3  # pi, dana, sam: no account to map for the consensus
         assert any("consensus" in note.lower() for note in self.prepared.preview_lines())
 
+    def test_a_consensus_that_names_no_lead_is_settled_by_whoever_imports_it(self):
+        archive = zipfile.ZipFile(io.BytesIO(self.first_file))
+        root = etree.fromstring(archive.read("project.qde"))
+        (consensus,) = [u.get("guid") for u in xpath(root, "//q:User") if u.get("id") == CONSENSUS_USER_ID]
+        for selection in xpath(root, f"//q:PlainTextSelection[@creatingUser='{consensus}']"):
+            del selection.attrib["modifyingUser"]
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as changed:
+            for member in archive.namelist():
+                data = etree.tostring(root) if member == "project.qde" else archive.read(member)
+                changed.writestr(member, data)
+        project, _ = imported(out.getvalue(), "unnamed-lead", User.objects.get(username="reader"))
+        settled = Excerpt.objects.filter(transcript__project=project, is_consensus=True)
+        assert sorted(settled.values_list("coder__username", flat=True)) == ["reader", "reader"]
+
     def test_excerpt_memos_do_not_grow_on_each_trip(self):
         memos = sorted(Excerpt.objects.filter(transcript__project=self.demo).exclude(memo="").values_list("memo", flat=True))
         for project in (self.copy, self.second_copy):
