@@ -478,3 +478,10 @@ def test_the_per_archive_limit_counts_only_what_is_read_and_names_its_setting():
     assert project.sources[0].text == text and project.left_out == {"video_source": 1}
     message = refusal("media.qdpx", qdpx(xml, members), max_bytes=150_000, limit_setting="PROJECT_IMPORT_MAX_BYTES")
     assert "limit for project archives (the setting PROJECT_IMPORT_MAX_BYTES)" in message
+
+
+def test_only_a_peercoding_file_has_a_consensus_user():
+    users = [User(g(1), "Ana"), User(g(2), "Consensus", id="peercoding:consensus")]
+    assert Project("p", origin="peercoding", users=users).consensus_user() == g(2)
+    assert Project("p", origin="MAXQDA 2024", users=users).consensus_user() == ""
+    assert Project("p", origin="peercoding", users=users[:1]).consensus_user() == ""
