@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import actions, review
+from .. import actions, colours, review
 from ..review import reports
 from ..access import get_excerpt_for_member, get_project_for_member, require
 from ..http import HtmxHttpRequest, safe_redirect_target
@@ -50,6 +50,7 @@ class Review:
             "filters": self.filters,
             "query": self.filters.as_query(),
             "tree": self.tree,
+            "colours_version": colours.rules_version((code.pk, code.color) for code in self.tree.codes),
             "filter_groups": filter_groups(self.options, self.filters),
             **more,
         }
