@@ -27,7 +27,8 @@ from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
-QUOTES_PER_PAGE = 200
+# 50 fill two screens; building and sending cards was most of the first view's time at 200.
+QUOTES_PER_PAGE = 50
 # The participant matrix shows this many participants at a time, so its size does not grow with the study.
 MATRIX_COLUMNS_PER_PAGE = 50
 
