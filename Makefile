@@ -82,6 +82,7 @@ bench: dev-venv postgres-server
 	$(BIN)/python bench/run.py --scales study,5x
 	$(BIN)/python tests/with_postgres.py -- $(BIN)/python bench/run.py --scales study,5x,institution --postgres --load 60
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/side_by_side.py
 
 check-deploy: venv
 	PRODUCTION=1 SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))') \

@@ -119,6 +119,19 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The transcript page's laid-out text, kept under a digest of what it is drawn from
+    # (coding_page.CodingPage.text_key), so an entry is never stale and never another member's.
+    # In each process, a few dozen texts of 50-200 kB: another server only draws its own again.
+    "transcript-text": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "transcript-text",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 40},
+    },
+}
+
 ROOT_URLCONF = "peercoding.urls"
 WSGI_APPLICATION = "peercoding.wsgi.application"
 

@@ -6,6 +6,7 @@ whatever the number of excerpts or codes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,8 +15,12 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
+<<<<<<< HEAD
 from . import spans
 from .access import parse_id
+=======
+from . import colours, spans
+>>>>>>> pageperf
 from .models import Code, CodeApplication, Membership, SpeakerTurn, Transcript, visible_excerpts_q
 
 
@@ -140,6 +145,10 @@ def coverage_by_coder(
     return rows
 
 
+# Part of text_key: raise it when the markup of the text changes, so none drawn before is reused.
+TEXT_MARKUP_VERSION = 1
+
+
 @dataclass
 class CodingPage:
     transcript: Transcript
@@ -153,6 +162,22 @@ class CodingPage:
     users: dict  # id -> user, for everyone who coded here
     focus: Code | None = None
     examples: list = field(default_factory=list)
+
+    @property
+    def text_key(self) -> str:
+        """A digest of everything the laid-out text is drawn from: the text, its speaker turns,
+        the excerpts shown and their highlight classes. Equal keys mean equal markup, so the
+        markup can be kept and reused under this key; and the key is made only of what this
+        member may see with these filters, so nobody is shown a highlight they may not see."""
+        digest = hashlib.blake2b(self.transcript.text.encode(), digest_size=20)
+        shown = [(e.pk, e.start, e.end) for e in self.shown]
+        digest.update(repr((TEXT_MARKUP_VERSION, self.turns, shown, sorted(self.excerpt_classes.items()))).encode())
+        return digest.hexdigest()
+
+    @property
+    def colours_version(self) -> str:
+        """The version of the codes' stylesheet this page is drawn with (colours.rules_version)."""
+        return colours.rules_version((code.pk, code.color) for code in self.codes)
 
     @property
     def paragraphs(self) -> list[spans.Paragraph]:

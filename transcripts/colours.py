@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 BLACK, WHITE = "#000", "#fff"
@@ -31,3 +32,10 @@ def ink_for(color: str) -> str:
 def code_rules(colours: Iterable[tuple[int, str]]) -> str:
     """One CSS rule a code, `.c-<id>`, setting --code and --code-ink: pages need no inline styles."""
     return "\n".join(f".c-{pk}{{--code:{color};--code-ink:{ink_for(color)}}}" for pk, color in colours) + "\n"
+
+
+def rules_version(colours: Iterable[tuple[int, str]]) -> str:
+    """A short digest of the codes' colours, whatever their order. A page links the stylesheet
+    with the digest of the colours it was drawn with, so the browser may keep that stylesheet
+    until a colour changes and the page links another."""
+    return hashlib.sha256(repr(sorted(colours)).encode()).hexdigest()[:16]

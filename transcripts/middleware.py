@@ -166,7 +166,8 @@ class NoStoreMiddleware:
     """Tell browsers and proxies to keep no copy of anything a signed-in user is shown.
 
     Interview text, reports, the audit trail and downloads must not stay in the cache of a
-    browser on a shared computer after its user has logged out."""
+    browser on a shared computer after its user has logged out. A view may say otherwise for a
+    response that holds none of that (`response.may_be_stored = True`: the codes' colours)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -174,7 +175,7 @@ class NoStoreMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and not getattr(response, "may_be_stored", False):
             add_never_cache_headers(response)
         return response
 

@@ -7,9 +7,23 @@ characters between tags, and every character counts for the offsets.
 import html
 
 from django import template
+from django.core.cache import caches
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+
+
+@register.simple_tag
+def coding_text(page) -> SafeString:
+    """The transcript page's text (a coding_page.CodingPage), kept in the "transcript-text"
+    cache under page.text_key, which changes with anything the markup is drawn from."""
+    store = caches["transcript-text"]
+    key = f"coding-text:{page.text_key}"
+    markup = store.get(key)
+    if markup is None:
+        markup = str(transcript_text(page.paragraphs, page.excerpt_classes))
+        store.set(key, markup)
+    return mark_safe(markup)
 
 
 @register.simple_tag

@@ -103,12 +103,19 @@ def transcript_state(request: HtmxHttpRequest, transcript_id: int) -> JsonRespon
 @login_required
 @require_GET
 def codes_css(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Each code's colour as a CSS class, so pages need no inline styles."""
+    """Each code's colour as a CSS class, so pages need no inline styles. Linked with the
+    version of the colours it should carry (?v=), it may stay in the browser: colours are no
+    interview text, and another version has another address."""
     project, _ = get_project_for_member(request.user, slug)
-    body = colours.code_rules(project.codes.values_list("pk", "color"))
+    pairs = list(project.codes.values_list("pk", "color"))
+    body = colours.code_rules(pairs)
     response = HttpResponse(body, content_type="text/css; charset=utf-8")
-    response["ETag"] = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-    response["Cache-Control"] = "private, no-cache"
+    if request.GET.get("v") == colours.rules_version(pairs):
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
+        response.may_be_stored = True  # NoStoreMiddleware
+    else:
+        response["ETag"] = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+        response["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -20,14 +20,15 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from .. import actions, review
+from .. import actions, colours, review
 from ..review import reports
 from ..access import get_excerpt_for_member, get_project_for_member, parse_id, require
 from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
-QUOTES_PER_PAGE = 200
+# 50 fill two screens; building and sending cards was most of the first view's time at 200.
+QUOTES_PER_PAGE = 50
 # The participant matrix shows this many participants at a time, so its size does not grow with the study.
 MATRIX_COLUMNS_PER_PAGE = 50
 
@@ -50,6 +51,7 @@ class Review:
             "filters": self.filters,
             "query": self.filters.as_query(),
             "tree": self.tree,
+            "colours_version": colours.rules_version((code.pk, code.color) for code in self.tree.codes),
             "filter_groups": filter_groups(self.options, self.filters),
             **more,
         }
