@@ -15,12 +15,8 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
-<<<<<<< HEAD
-from . import spans
-from .access import parse_id
-=======
 from . import colours, spans
->>>>>>> pageperf
+from .access import parse_id
 from .models import Code, CodeApplication, Membership, SpeakerTurn, Transcript, visible_excerpts_q
 
 
