@@ -156,7 +156,7 @@ MOST_LINES_IN_A_FUNCTION = 60
 LAYERS = [
     ("entry points", ["views", "templatetags", "management", "urls", "admin", "apps", "middleware", "http",
                       "forms", "codebook_forms", "project_forms"]),
-    ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
+    ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit", "jobs",
                           "backup", "integrity", "db_triggers"]),
     ("models", ["models"]),
     ("pure", ["spans", "colours", "assigning", "agreement", "interop"]),
