@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django import forms
 
+from .interop.codebook import TEXT_FIELDS
 from .models import Code
 from .models.coding import colour_validator
+
+# What XML 1.0 cannot carry, and the C1 controls: never stored in a code, so no export can hold
+# them. Word's manual line and page breaks (U+000B, U+000C) are line breaks the writer meant.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_WORD_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
+
+
+def without_control_characters(text: str) -> str:
+    """`text` with Word's line and page breaks as line feeds and other control characters removed;
+    tab, line feed and carriage return stay."""
+    return _CONTROLS.sub("", text.translate(_WORD_BREAKS))
 
 
 class CodeFieldsForm(forms.Form):
@@ -22,13 +35,20 @@ class CodeFieldsForm(forms.Form):
     atypical_example = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
+        name = " ".join(without_control_characters(self.cleaned_data["name"]).split())
         if not name:
             raise forms.ValidationError("Give the code a name.")
         return name
 
     def clean_color(self) -> str:
         return self.cleaned_data["color"].lower()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in TEXT_FIELDS:
+            if data.get(name):
+                data[name] = without_control_characters(data[name])
+        return data
 
 
 class NewCodeForm(CodeFieldsForm):

@@ -251,7 +251,7 @@ def plan_import(project: Project, themes: list[Theme]) -> list[PlannedCode]:
         seen: set[str] = set()
         for theme in items:
             if theme.name.lower() in seen:
-                theme.name = f"{theme.name} ({len(seen) + 1})"  # two siblings of one name in the file
+                theme.name = sibling_name(theme.name, seen)  # two siblings of one name in the file
             seen.add(theme.name.lower())
             code = by_guid.get(theme.guid) or paths.get((*parent_key, theme.name.lower()))
             if code is None:
@@ -272,6 +272,18 @@ def plan_import(project: Project, themes: list[Theme]) -> list[PlannedCode]:
     return plan
 
 
+def sibling_name(name: str, taken: set[str]) -> str:
+    """`name` with the first free " (n)" after it, shortened first so it stays within Code.name's limit."""
+    limit = Code._meta.get_field("name").max_length
+    n = len(taken) + 1
+    while True:
+        suffix = f" ({n})"
+        candidate = name[: limit - len(suffix)].rstrip() + suffix
+        if candidate.lower() not in taken:
+            return candidate
+        n += 1
+
+
 def _names(code: Code, by_pk: dict[int, Code]) -> tuple[str, ...]:
     names, node = [], code
     while node is not None:
@@ -284,7 +296,8 @@ def _names(code: Code, by_pk: dict[int, Code]) -> tuple[str, ...]:
 def apply_import(project: Project, themes: list[Theme], *, by, source: str) -> tuple[int, int]:
     """Create and update codes as plan_import() says, in one transaction; (created, updated)."""
     plan = plan_import(project, themes)
-    taken = set(str(g) for g in Code.objects.filter(guid__in=[p.theme.guid for p in plan if p.theme.guid]).values_list("guid", flat=True))
+    # A GUID need only be unique within the project; a file that repeats one gets a new GUID for the repeat.
+    taken = set(str(g) for g in project.codes.filter(guid__in=[p.theme.guid for p in plan if p.theme.guid]).values_list("guid", flat=True))
     made: dict[tuple[str, ...], Code] = {}
     created = updated = 0
     for planned in plan:
@@ -296,6 +309,7 @@ def apply_import(project: Project, themes: list[Theme], *, by, source: str) -> t
                 fields["color"] = theme.color
             if theme.guid and theme.guid not in taken:
                 fields["guid"] = uuid.UUID(theme.guid)
+                taken.add(theme.guid)
             code = create_code(project, by=by, parent=parent, name=theme.name, archived=theme.archived, **fields)
             created += 1
         else:

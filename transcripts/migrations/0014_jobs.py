@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transcripts', '0011_site_settings'),
+        ('transcripts', '0013_attribute_label'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

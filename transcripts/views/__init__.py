@@ -29,6 +29,7 @@ from .deidentify import pseudonym_delete, pseudonym_list, transcript_deidentify
 from .jobs import job_detail, job_download
 from .imports import import_transcripts, transcript_speakers
 from .participants import (
+    attribute_label,
     participant_create,
     participant_list,
     participant_sheet_import,
@@ -88,6 +89,7 @@ __all__ = [
     "excerpt_update",
     "transcript_state",
     "import_transcripts",
+    "attribute_label",
     "participant_create",
     "participant_list",
     "participant_sheet_import",
