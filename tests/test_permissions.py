@@ -76,7 +76,7 @@ ROUTES: dict[str, Route] = {
         args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
     ),
     # The whole project as .qdpx: a lead's, like the other exports of everything.
-    "project_export": Route(args=_slug, foreign=_other_slug, get="lead"),
+    "project_export": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
     "import_transcripts": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
     "participant_list": Route(args=_slug, foreign=_other_slug),
     "participant_create": Route(args=_slug, foreign=_other_slug, get=None, post="lead", data=lambda w: {"label": "P99"}),

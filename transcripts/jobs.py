@@ -28,6 +28,7 @@ from django_tasks import task
 from . import codebook
 from .interop.docx_writer import write_docx
 from .models import Job, Membership, visible_excerpts_q
+from .project_export import ExportOptions, export_project
 from .review import FilterOptions, ReviewFilters, Tree
 from .review import reports
 
@@ -99,11 +100,28 @@ def write_codebook(job: Job, out: BinaryIO) -> str:
     return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
+def write_project(job: Job, out: BinaryIO) -> str:
+    """The whole project as a REFI-QDA .qdpx, for a lead; transcripts chosen then that are gone now are left out."""
+    membership = member_of(job)
+    if not membership.can_manage():
+        raise JobRefused("Only a lead of the project may export the whole project.")
+    transcripts = job.project.transcripts.all()
+    if chosen := job.params.get("transcript_ids"):
+        transcripts = transcripts.filter(pk__in=chosen)
+    ids = tuple(sorted(transcripts.values_list("pk", flat=True)))
+    if chosen and not ids:
+        raise JobRefused("None of the chosen transcripts is in the project any more.")
+    options = ExportOptions(consensus_only=bool(job.params.get("consensus_only")), transcript_ids=ids if chosen else ())
+    export_project(job.project, out, options=options, by=job.requested_by, progress=Progress(job, len(ids)))
+    return "application/zip"
+
+
 WRITERS: dict[str, Callable[[Job, BinaryIO], str]] = {
     Job.Kind.REPORT_DOCX: write_report,
     Job.Kind.REPORT_CSV: write_report,
     Job.Kind.REPORT_XLSX: write_report,
     Job.Kind.CODEBOOK_DOCX: write_codebook,
+    Job.Kind.PROJECT_QDPX: write_project,
 }
 
 

@@ -34,6 +34,7 @@ class Job(models.Model):
         REPORT_CSV = "report.csv", "Coded excerpts (.csv)"
         REPORT_XLSX = "report.xlsx", "Coded excerpts (.xlsx)"
         CODEBOOK_DOCX = "codebook.docx", "Codebook (.docx)"
+        PROJECT_QDPX = "project.qdpx", "Whole project (.qdpx)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
