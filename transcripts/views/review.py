@@ -20,8 +20,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from .. import actions, review
-from ..access import get_excerpt_for_member, get_project_for_member, require
-from ..http import HtmxHttpRequest, parse_id, safe_redirect_target
+from ..access import get_excerpt_for_member, get_project_for_member, parse_id, require
+from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Job, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
 from .jobs import job_started
