@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -26,7 +28,7 @@ from tests.base import (
     run_worker,
     started_job,
 )
-from transcripts import jobs
+from transcripts import backup, jobs
 from transcripts.models import AuditEvent, Job, Membership
 from transcripts.review import reports
 
@@ -221,6 +223,25 @@ class JobTests(BaseTestCase):
         job.refresh_from_db()
         self.assertEqual((job.status, job.done, job.total), (Job.Status.DONE, 2, 2))
         self.assertEqual(self.client.get(reverse("job_download", args=[job.pk])).getvalue()[:2], b"PK")
+
+    def test_the_project_page_lists_the_members_own_files(self):
+        job = self.bobs_finished_job()
+        page = reverse("project_detail", args=[self.project.slug])
+        response = self.client.get(page)
+        self.assertContains(response, "Your files")
+        self.assertContains(response, reverse("job_download", args=[job.pk]))
+        self.client.force_login(self.alice)
+        response = self.client.get(page)
+        self.assertNotContains(response, "Your files")
+        self.assertNotContains(response, f'id="job-{job.pk}"')
+
+    def test_backups_leave_jobs_out(self):
+        self.bobs_finished_job()
+        for archive in (backup.dump(), backup.dump(self.project)):
+            with zipfile.ZipFile(io.BytesIO(archive)) as package:
+                models = {row["model"] for row in json.loads(package.read("data.json"))}
+            self.assertIn("transcripts.excerpt", models)
+            self.assertNotIn("transcripts.job", models)
 
     def test_a_get_starts_nothing(self):
         self.client.force_login(self.alice)
