@@ -6,6 +6,7 @@ from tests.base import make_code, make_project, make_transcript, make_user
 from tests.browser.base import BrowserTestCase
 from transcripts import actions
 from transcripts.interop.readers import parse_transcript
+from transcripts.models import Job
 
 try:
     from axe_playwright_python.sync_playwright import Axe
@@ -52,9 +53,13 @@ class AccessibilityTests(BrowserTestCase):
 
     def test_the_project_and_import_pages_have_no_serious_violations(self):
         page = self.new_page(self.alice)
+        running = actions.start_job(self.project, Job.Kind.REPORT_CSV, by=self.alice, download_name="report.csv")
+        Job.objects.filter(pk=running.pk).update(status=Job.Status.RUNNING, done=3, total=12)
         for name, args in [
             ("project_list", []),
-            ("project_detail", [self.project.slug]),
+            ("project_detail", [self.project.slug]),  # with the running job under "Your files"
+            ("job_detail", [running.pk]),
+            ("review_summary", [self.project.slug]),
             ("import_transcripts", [self.project.slug]),
             ("participant_list", [self.project.slug]),
             ("pseudonym_list", [self.project.slug]),

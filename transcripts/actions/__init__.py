@@ -11,6 +11,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
     participants  participants and participant sheets
     coding        excerpts created, changed, deleted, undone; coding search hits
+    jobs          background reports and exports started
     project_preview what a REFI-QDA project file (.qdpx, .qde) will bring in, before any write
     project_import  a REFI-QDA project brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
@@ -34,6 +35,7 @@ from .codebook import (
     set_exemplar,
 )
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
+from .jobs import start_job
 from .members import (
     change_role,
     confirm_second_factor,
@@ -82,6 +84,8 @@ __all__ = [
     "StaleEdit",
     "code_state",
     "excerpt_state",
+    # jobs
+    "start_job",
     # codebook
     "MergeResult",
     "PlannedCode",

@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
+from .jobs import Job
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
@@ -12,6 +13,7 @@ __all__ = [
     "Code",
     "CodeApplication",
     "Excerpt",
+    "Job",
     "Membership",
     "Memo",
     "Participant",
