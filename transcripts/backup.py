@@ -32,6 +32,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from . import audit
+from .actions import counts
 from .models import AuditEvent, Excerpt, Membership, Project
 
 FORMAT = "peercoding-backup"
@@ -208,6 +209,9 @@ def restore(data: bytes) -> Manifest:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+    # The archive's review counts may have been read while coding went on: counted again here.
+    for project in Project.objects.all():
+        counts.recount(project)
     # The restored chains are checked from where they stand now (see transcripts.audit).
     transaction.on_commit(lambda: audit.note_heads(new_database=True))
     return Manifest(scope=manifest["scope"], counts=manifest["counts"], migrations=manifest["migrations"])

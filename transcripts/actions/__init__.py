@@ -32,6 +32,7 @@ from .codebook import (
     reorder_code,
     set_exemplar,
 )
+from .counts import recount as recount_review_counts
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
 from .members import (
     change_role,
@@ -81,6 +82,8 @@ from .transcripts import (
 )
 
 __all__ = [
+    # counts
+    "recount_review_counts",
     # base
     "CODE_FIELDS",
     "ConfirmationRequired",

@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
+from .counts import CodeTally, CountsReady, ThemeTotal
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
@@ -11,6 +12,8 @@ __all__ = [
     "AuditEvent",
     "Code",
     "CodeApplication",
+    "CodeTally",
+    "CountsReady",
     "Excerpt",
     "Membership",
     "Memo",
@@ -22,5 +25,6 @@ __all__ = [
     "Transcript",
     "TranscriptTextLocked",
     "TranscriptAssignment",
+    "ThemeTotal",
     "visible_excerpts_q",
 ]
