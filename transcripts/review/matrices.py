@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -219,8 +220,23 @@ def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] |
 @dataclass
 class Cooccurrence:
     codes: list[Code]
-    cells: list[list[dict]]  # row per code; a cell has n, heat and the other code
+    counts: dict[tuple[int, int], int]  # (code A, code B) -> pairs, A != B
     most: int
+
+    @property
+    def cells(self) -> Iterator[list[dict]]:
+        """A row of cells per code, made as they are read: 200 codes make 40,000 cells, which
+        need not all be held at once. A cell has n, heat, the row's code and the other code."""
+        codes = [(code, code.pk) for code in self.codes]
+        heat = {0: heat_class(0, self.most)}  # one class per distinct count
+        for a, a_pk in codes:
+            row = []
+            for b, b_pk in codes:
+                n = self.counts.get((a_pk, b_pk), 0)
+                if n not in heat:
+                    heat[n] = heat_class(n, self.most)
+                row.append({"row": a, "other": b, "n": n, "heat": heat[n], "same": a_pk == b_pk})
+            yield row
 
 
 def cooccurrence_counts(project: Project, filters: ReviewFilters) -> dict[tuple[int, int], int]:
@@ -261,17 +277,7 @@ def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccu
     counts = kept_pairs(project) if kept_counts(filters) else None
     if counts is None:
         counts = cooccurrence_counts(project, filters)
-    most = max(counts.values(), default=0)
-    cells = []
-    for a in tree.codes:
-        cells.append(
-            [
-                {"row": a, "other": b, "n": counts.get((a.pk, b.pk), 0), "heat": heat_class(counts.get((a.pk, b.pk), 0), most),
-                 "same": a.pk == b.pk}
-                for b in tree.codes
-            ]
-        )
-    return Cooccurrence(codes=tree.codes, cells=cells, most=most)
+    return Cooccurrence(codes=tree.codes, counts=counts, most=max(counts.values(), default=0))
 
 
 @dataclass
