@@ -14,6 +14,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     project_import  a REFI-QDA project (.qdpx, .qde) brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
+    counts        the review counts kept exact by every write above that changes coding
 """
 
 from .base import CODE_FIELDS, ConfirmationRequired, StaleEdit, code_state, excerpt_state
