@@ -11,15 +11,18 @@ off); and a recount from scratch, which must leave every figure where it was.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from tests.base import make_code, make_participant, make_project, make_transcript, make_user
+from tests.base import BaseTestCase, make_code, make_participant, make_project, make_transcript, make_user
 from transcripts import actions, review
 from transcripts.actions import counts
 from transcripts.models import (
@@ -213,3 +216,23 @@ class KeptCountsTests(HypothesisTestCase):
         rows = {row.code.pk: row for row in review.theme_summary(self.project, review.ReviewFilters(), tree)}
         assert rows[code.pk].own.excerpts == 99  # the unfiltered lead's view reads the kept figure
 
+
+
+class PastTheActionsTests(BaseTestCase):
+    def test_an_edit_in_the_admin_stops_the_kept_counts_until_a_recount(self):
+        code = make_code(self.project, name="Pay")
+        excerpt = actions.create_excerpt(self.transcript, start=0, end=12, codes=[code], by=self.alice)
+        self.alice.is_staff = self.alice.is_superuser = True
+        self.alice.save(update_fields=["is_staff", "is_superuser"])
+        self.client.force_login(self.alice)
+        response = self.client.post(reverse("admin:transcripts_excerpt_delete", args=[excerpt.pk]), {"post": "yes"})
+        assert response.status_code == 302
+        assert not CountsReady.objects.filter(project=self.project).exists()
+        tree = review.Tree.load(self.project)
+        rows = {row.code.pk: row for row in review.theme_summary(self.project, review.ReviewFilters(), tree)}
+        assert rows[code.pk].own.excerpts == 0  # counted from the coding, not the stale kept count
+        out = io.StringIO()
+        call_command("recount_review_counts", project=self.project.slug, stdout=out)
+        assert "peer-workers: counted" in out.getvalue()
+        assert CountsReady.objects.filter(project=self.project).exists()
+        assert stored_tallies(self.project) == counted_here(self.project)

@@ -33,6 +33,7 @@ from .codebook import (
     reorder_code,
     set_exemplar,
 )
+from .counts import forget as forget_review_counts
 from .counts import recount as recount_review_counts
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
 from .members import (
@@ -84,6 +85,7 @@ from .transcripts import (
 
 __all__ = [
     # counts
+    "forget_review_counts",
     "recount_review_counts",
     # base
     "CODE_FIELDS",

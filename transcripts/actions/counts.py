@@ -217,6 +217,13 @@ def _add_totals(cursor, project_id: int, totals: dict[tuple[int, bool], list[int
 # From scratch ------------------------------------------------------------------------------------
 
 
+def forget(project_ids: Iterable[int]) -> None:
+    """Stop reading these projects' kept counts: something changed their coding past the actions
+    (the admin site). Their pages count from the coding until recount() runs."""
+    CountsReady.objects.filter(project_id__in=list(project_ids)).delete()
+
+
+
 def recount(project: Project) -> None:
     """Count the project's coding from scratch into the tables, and from then on keep them.
 
