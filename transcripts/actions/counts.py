@@ -56,7 +56,10 @@ def lock(project_id: int) -> bool:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"SELECT pg_advisory_xact_lock(%s), {ready}", [audit.CHAIN_LOCK, project_id])
-            return bool(cursor.fetchone()[1])
+            if cursor.fetchone()[1]:
+                return True
+            # The statement read what was there before it waited for the lock: a recount may
+            # have committed meanwhile, and the counts it made must be kept from here on.
         cursor.execute(f"SELECT {ready}", [project_id])
         return bool(cursor.fetchone()[0])
 
