@@ -60,7 +60,12 @@ PROJECT_PATHS = {
     "transcriptassignment": "transcript__project",
     # The site's own row belongs to no project: in a site archive, never in a project's.
     "sitesettings": None,
+    # The review counts (models/counts.py) are never archived: a restore counts them again.
+    "countsready": "project",
+    "codetally": "project",
+    "themetotal": "project",
 }
+COUNTED_AGAIN = {"countsready", "codetally", "themetotal"}
 
 
 class RestoreRefused(Exception):
@@ -106,6 +111,8 @@ def _querysets(project=None) -> list:
         name = model._meta.model_name
         if name not in PROJECT_PATHS:
             raise RuntimeError(f"{model.__name__} has no entry in transcripts.backup.PROJECT_PATHS")
+        if name in COUNTED_AGAIN:
+            continue
         queryset = model._default_manager.order_by("pk")
         if project is not None:
             if PROJECT_PATHS[name] is None:
@@ -209,7 +216,7 @@ def restore(data: bytes) -> Manifest:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
-    # The archive's review counts may have been read while coding went on: counted again here.
+    # The archive holds no review counts: they are counted again from the restored coding.
     for project in Project.objects.all():
         counts.recount(project)
     # The restored chains are checked from where they stand now (see transcripts.audit).
