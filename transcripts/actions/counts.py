@@ -4,7 +4,7 @@ A write names the excerpts it changes, creates or deletes, and runs inside `chan
 
     with counts.changing(project_id, [excerpt.pk]) as changed:
         ...  # change the excerpt; append the ids of excerpts created
-    
+
 What those excerpts contribute to the counts is read before the change and again after it, and
 the difference is added to the stored rows. Excerpts outside the list keep their spans and codes,
 so what they contribute is the same before and after; that is what makes the difference exact.
