@@ -7,7 +7,10 @@ from django.urls import reverse
 from lxml import etree
 
 from tests.base import BaseTestCase
-from transcripts.codebook_forms import CodeFieldsForm, without_control_characters
+from transcripts import actions
+from transcripts.codebook_forms import CodeFieldsForm
+from transcripts.interop.codebook import Theme
+from transcripts.spans import without_control_characters
 from transcripts.models import Code
 
 FIELDS = {"color": "#123456", "inclusion": "", "exclusion": "", "typical_example": "", "atypical_example": ""}
@@ -46,5 +49,20 @@ class ControlCharacterTests(BaseTestCase):
         self.client.post(reverse("code_update", args=[code.pk]), {**FIELDS, "name": "Bell code", "definition": "x\x01y\x0bz"})
         code.refresh_from_db()
         self.assertEqual(code.definition, "xy\nz")
+        response = self.client.get(reverse("codebook_export", args=[self.project.slug]), {"format": "qdc"})
+        etree.fromstring(response.content)  # parses
+
+    def test_an_imported_codebook_is_stored_clean_and_exports_as_xml(self):
+        themes = [
+            Theme(name="Word\x0bbreak\x01", definition="One\x0btwo\x02", children=[Theme(name="\x03Child", exclusion="\x1fStaff")]),
+            Theme(name="\x01\x02"),
+        ]
+        actions.apply_import(self.project, themes, by=self.alice, source="codebook.docx")
+        parent = Code.objects.get(project=self.project, name="Word break")
+        self.assertEqual(parent.definition, "One\ntwo")
+        child = Code.objects.get(parent=parent)
+        self.assertEqual((child.name, child.exclusion), ("Child", "Staff"))
+        self.assertTrue(Code.objects.filter(project=self.project, name="Unnamed code").exists())
+        self.client.force_login(self.alice)
         response = self.client.get(reverse("codebook_export", args=[self.project.slug]), {"format": "qdc"})
         etree.fromstring(response.content)  # parses

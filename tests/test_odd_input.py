@@ -29,7 +29,7 @@ from django.urls import Resolver404, get_resolver, resolve, reverse
 
 from tests.base import make_excerpt
 from tests.test_permissions import ROUTES, RouteWorld
-from transcripts.http import MAX_ID, parse_id
+from transcripts.access import MAX_ID, parse_id
 from transcripts.models import Attribute, AttributeValue
 
 NUL = "a\x00b"  # sent in a pass of its own: the middleware refuses the whole request

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import re
 
 from django import forms
 
 from .interop.codebook import TEXT_FIELDS
 from .models import Code
 from .models.coding import colour_validator
-
-# What XML 1.0 cannot carry, and the C1 controls: never stored in a code, so no export can hold
-# them. Word's manual line and page breaks (U+000B, U+000C) are line breaks the writer meant.
-_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_WORD_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
-
-
-def without_control_characters(text: str) -> str:
-    """`text` with Word's line and page breaks as line feeds and other control characters removed;
-    tab, line feed and carriage return stay."""
-    return _CONTROLS.sub("", text.translate(_WORD_BREAKS))
-
+from .spans import without_control_characters
 
 class CodeFieldsForm(forms.Form):
     name = forms.CharField(max_length=120)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from .forms import IdMultipleChoiceField
 from .models import Project, Transcript
 from .project_export import ExportOptions
 
@@ -15,7 +16,7 @@ class ProjectExportForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    transcripts = forms.ModelMultipleChoiceField(
+    transcripts = IdMultipleChoiceField(
         queryset=Transcript.objects.none(), required=False, help_text="Every transcript when none is chosen."
     )
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from . import spans
-from .http import parse_id
+from .access import parse_id
 from .models import Attribute, Participant, Pseudonym, SpeakerTurn
 from .models import Membership
 

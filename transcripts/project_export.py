@@ -327,25 +327,25 @@ def _sources(
                 modifying_user=person(coder_id),
                 modified=updated,
             )
-            key = (pk, start, end, e_pk)
-            # Both streams share one order; rows before this excerpt belong to none that is exported.
-            application_rows.skip_while(lambda row: row[:4] < key)
-            while application_rows.peek() is not None and application_rows.peek()[:4] == key:
-                *_, code_id, applied_by, applied_at, a_pk = next(application_rows)
-                if code_id not in code_guids:  # a code made after the codebook was read
-                    continue
-                selection.codings.append(
-                    qdpx.Coding(
-                        guid=guid("application", a_pk),
-                        code_guid=code_guids[code_id],
-                        creating_user=consensus if is_consensus else person(applied_by),
-                        created=applied_at,
-                    )
-                )
+            applier = (lambda _: consensus) if is_consensus else person
+            selection.codings = list(_codings(application_rows, (pk, start, end, e_pk), code_guids, guid, applier))
             source.selections.append(selection)
             summary.codings += len(selection.codings)
         summary.selections += len(source.selections)
         yield source
+
+
+def _codings(application_rows, key: tuple, code_guids: dict[int, str], guid: _Guids, applier) -> Iterator[qdpx.Coding]:  # noqa: ANN001
+    """The codings of the excerpt at `key`, read from the application stream that shares its order."""
+    # Rows before this excerpt belong to none that is exported.
+    application_rows.skip_while(lambda row: row[:4] < key)
+    while application_rows.peek() is not None and application_rows.peek()[:4] == key:
+        *_, code_id, applied_by, applied_at, a_pk = next(application_rows)
+        if code_id not in code_guids:  # a code made after the codebook was read
+            continue
+        yield qdpx.Coding(
+            guid=guid("application", a_pk), code_guid=code_guids[code_id], creating_user=applier(applied_by), created=applied_at
+        )
 
 
 def _short(quote: str, limit: int = 80) -> str:

@@ -21,6 +21,10 @@ Interval = tuple[int, int]  # half-open (start, end), in code points
 # DEL, ...), and the byte order mark. One regular expression keeps this fast on big files.
 _UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
 _LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85]")
+# What XML 1.0 cannot carry, and the C1 controls: never stored in a code, so no export can hold
+# them. Word's manual line and page breaks (U+000B, U+000C) are line breaks the writer meant.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_WORD_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
 
 
 def normalize_text(raw: str) -> str:
@@ -478,3 +482,9 @@ def _nfc_maps(text: str) -> tuple[list[int], list[int]]:
         n += size
     down[len(text)] = up[len(text)] = n
     return down, up
+
+
+def without_control_characters(text: str) -> str:
+    """`text` with Word's line and page breaks as line feeds and other control characters removed;
+    tab, line feed and carriage return stay."""
+    return _CONTROLS.sub("", text.translate(_WORD_BREAKS))

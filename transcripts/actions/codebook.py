@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from .. import audit
+from ..spans import without_control_characters
 from ..codebook import EDITABLE, LABELS, Change
 from ..interop.codebook import TEXT_FIELDS, Theme
 from ..models import Code, CodeApplication, Excerpt, Project
@@ -255,6 +256,7 @@ def plan_import(project: Project, themes: list[Theme]) -> list[PlannedCode]:
     def visit(items: list[Theme], parent_key: tuple[str, ...], parent_names: tuple[str, ...], depth: int) -> None:
         seen: set[str] = set()
         for theme in items:
+            _clean(theme)
             if theme.name.lower() in seen:
                 theme.name = sibling_name(theme.name, seen)  # two siblings of one name in the file
             seen.add(theme.name.lower())
@@ -275,6 +277,13 @@ def plan_import(project: Project, themes: list[Theme]) -> list[PlannedCode]:
 
     visit(themes, (), (), 0)
     return plan
+
+
+def _clean(theme: Theme) -> None:
+    """The control characters no code may hold (a file can carry them) out of the theme's name and texts."""
+    theme.name = " ".join(without_control_characters(theme.name).split()) or "Unnamed code"
+    for name in TEXT_FIELDS:
+        setattr(theme, name, without_control_characters(getattr(theme, name) or ""))
 
 
 def sibling_name(name: str, taken: set[str]) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from ..http import parse_id
+from ..access import parse_id
 from ..models import (
     Attribute,
     AttributeValue,

@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import actions
-from ..access import get_project_for_member, get_transcript_for_member, require
+from ..access import get_project_for_member, get_transcript_for_member, parse_id, require
 from ..agreement import units
 from ..agreement.loading import coders_by_transcript, load_codings
 from ..coding_page import initials
 from ..forms import ConsensusForm
-from ..http import HtmxHttpRequest, parse_id
+from ..http import HtmxHttpRequest
 from ..models import Transcript
 
 MAX_DISAGREEMENTS = 300

@@ -17,9 +17,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from .. import actions, codebook
-from ..access import get_code_for_member, get_project_for_member, require
+from ..access import get_code_for_member, get_project_for_member, parse_id, require
 from ..codebook_forms import CodebookUploadForm, CodeFieldsForm, ExportForm, MergeForm, MoveForm, NewCodeForm
-from ..http import HtmxHttpRequest, parse_id
+from ..http import HtmxHttpRequest
 from ..interop import refi
 from ..interop.codebook import TEXT_FIELDS, Theme
 from ..interop.docx_writer import write_docx

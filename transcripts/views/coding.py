@@ -18,8 +18,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from .. import actions, coding_page, colours, spans
-from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, require
-from ..http import HtmxHttpRequest, parse_id
+from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, parse_id, require
+from ..http import HtmxHttpRequest
 from ..middleware import not_activity
 from ..models import Code, Excerpt
 

@@ -22,8 +22,8 @@ from django_htmx.http import trigger_client_event
 
 from .. import actions, review
 from ..review import reports
-from ..access import get_excerpt_for_member, get_project_for_member, require
-from ..http import HtmxHttpRequest, parse_id, safe_redirect_target
+from ..access import get_excerpt_for_member, get_project_for_member, parse_id, require
+from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
