@@ -156,6 +156,7 @@ def generate(scale: str, load_coders: int = 0) -> Project:
     codes, themes = make_codes(project, lead, rng, n_codes)
     transcripts = make_transcripts(project, lead, rng, n_transcripts, n_words)
     make_excerpts(transcripts, coders, codes[themes:], rng, n_excerpts)
+    actions.recount_review_counts(project)  # the excerpts went in in bulk, past the actions
     return project
 
 

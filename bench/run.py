@@ -139,10 +139,13 @@ def check_load(env: dict, tally) -> list[str]:
     return [f"{sent} codings sent twice each, {stored} stored ({'exactly once' if stored == distinct else 'MISMATCH'})"]
 
 
-def prepare(scale: str, env: dict, load_seconds: float) -> None:
-    """A fresh database with the generated study, its static files collected."""
+def prepare(scale: str, env: dict, load_seconds: float, *, existing: bool = False) -> None:
+    """A fresh database with the generated study (or, `existing`, the study already there), its
+    static files collected."""
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    if existing:
+        return
     started = time.perf_counter()
     subprocess.run([PYTHON, "bench/generate.py", scale, "20" if load_seconds else "0"], cwd=ROOT, env=env, check=True)
     print(f"  generated {scale} in {time.perf_counter() - started:.1f} s", flush=True)
@@ -198,8 +201,11 @@ def time_coding(client: Client, transcript: int, code: int, repeat: int) -> list
     return results
 
 
-def time_reads(client: Client, env: dict, scale: str, transcript: int, code: int, repeat: int) -> list[tuple]:
-    """The review side, read-only: quotes of the theme with the most quotes, summary, matrices, reports."""
+def time_reads(
+    client: Client, env: dict, scale: str, transcript: int, code: int, repeat: int, *, review_only: bool = False
+) -> list[tuple]:
+    """The review side, read-only: quotes of the theme with the most quotes, summary, matrices, reports
+    (with `review_only`, the four review pages alone)."""
     status, body = client.get("/projects/bench/review/")
     themes = [int(i) for i in re.findall(rb'/projects/bench/review/codes/(\d+)/', body)]
     theme = themes[0] if themes else code
@@ -212,9 +218,13 @@ def time_reads(client: Client, env: dict, scale: str, transcript: int, code: int
         ("search", "/projects/bench/review/search/?q=peer+group&match=words"),
     ]
     results = []
+    if review_only:
+        reads = [read for read in reads if read[0] in INSTITUTION_BUDGETS]
     for action, path in reads:
         client.get(path)  # warm up
         results.append((action, timed(lambda path=path: client.get(path), max(3, repeat // 4))))
+    if review_only:
+        return results
     # Reports and exports are background jobs: timed from the click to the file downloaded, with a
     # worker running beside gunicorn as `make run` has it; the click's own request is timed apart.
     jobs = [("codebook .docx", "/projects/bench/codebook/export/", {"format": "docx", "quotes": "on", "counts": "on"}, 3),
@@ -268,8 +278,10 @@ def time_load(client: Client, env: dict, base: str, ids: list[int], code: int, s
     return ("load: any request, 20 coders", tally.latencies)
 
 
-def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tuple[list[tuple], float]:
-    prepare(scale, env, load_seconds)
+def run_scale(
+    scale: str, env: dict, repeat: int, load_seconds: float = 0, *, existing: bool = False, review_only: bool = False
+) -> tuple[list[tuple], float]:
+    prepare(scale, env, load_seconds, existing=existing)
     # gunicorn's default 30 s timeout, as README's deployment has it: reports run in the worker.
     with gunicorn(env) as server:
         client = Client(server.base)
@@ -281,6 +293,9 @@ def run_scale(scale: str, env: dict, repeat: int, load_seconds: float = 0) -> tu
         transcript = ids[len(ids) // 2]
         status, body = client.get(f"/transcripts/{transcript}/")
         code = [int(i) for i in re.findall(rb'data-code-id="(\d+)"', body)][-1]
+        if review_only:
+            results = time_reads(client, env, scale, transcript, code, repeat, review_only=True)
+            return results, peak_memory_mb([server.process.pid, *children(server.process.pid)])
         results = time_coding(client, transcript, code, repeat)
         results += time_reads(client, env, scale, transcript, code, repeat)
         results.append(("import 20 .docx transcripts", [import_docx(client)]))
@@ -318,6 +333,10 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="run against DATABASE_URL (see tests/with_postgres.py)")
     parser.add_argument("--load", type=float, default=0, metavar="SECONDS",
                         help="also run 20 concurrent coders for this long at the first scale")
+    parser.add_argument("--existing", action="store_true",
+                        help="time the study already in DATABASE_URL (one scale) instead of generating it afresh")
+    parser.add_argument("--review-only", action="store_true",
+                        help="time only the review pages that have an institution budget")
     args = parser.parse_args()
     header = [
         "| scale | database | action | median ms | p95 ms | max ms | budget ms | |",
@@ -330,7 +349,9 @@ def main() -> None:
                        SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="ERROR")
             env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
             database = "postgresql" if args.postgres else "sqlite"
-            if not args.postgres:
+            if args.existing:
+                pass  # the database DATABASE_URL names, generated before with bench/generate.py
+            elif not args.postgres:
                 env.pop("DATABASE_URL", None)
             else:
                 # A fresh database per scale inside the throwaway cluster.
@@ -345,7 +366,8 @@ def main() -> None:
                 env["DATABASE_URL"] = url._replace(path="/" + name).geturl()
             print(f"== {scale} on {database}", flush=True)
             load_seconds = args.load if scale == args.scales.split(",")[0] else 0
-            results, memory = run_scale(scale, env, args.repeat, load_seconds)
+            results, memory = run_scale(scale, env, args.repeat, load_seconds, existing=args.existing,
+                                        review_only=args.review_only)
             rows.extend(summarize(scale, database, results, memory))
     print("\n".join(header + rows))
     study, five = MEDIANS.get(("study", "open a transcript page")), MEDIANS.get(("5x", "open a transcript page"))

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import actions
 from .models import (
     Attribute,
     AttributeValue,
@@ -55,8 +56,41 @@ class AttributeValueInline(admin.TabularInline):
     extra = 0
 
 
+class PastTheCounts(admin.ModelAdmin):
+    """Edits here go past transcripts/actions/, so the review counts they may change are no longer
+    read for the project until `manage.py recount_review_counts` (the pages count from the coding)."""
+
+    project_path = "project_id"
+
+    def projects_of(self, objects) -> set[int]:
+        ids = set()
+        for obj in objects:
+            for name in self.project_path.split("."):
+                obj = getattr(obj, name)
+            ids.add(obj)
+        return ids
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        actions.forget_review_counts(self.projects_of([obj]))
+
+    def delete_model(self, request, obj) -> None:
+        projects = self.projects_of([obj])
+        super().delete_model(request, obj)
+        actions.forget_review_counts(projects)
+
+    def delete_queryset(self, request, queryset) -> None:
+        projects = self.projects_of(queryset)
+        super().delete_queryset(request, queryset)
+        actions.forget_review_counts(projects)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        actions.forget_review_counts(self.projects_of([form.instance]))
+
+
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(PastTheCounts):
     list_display = ["label", "project"]
     list_filter = ["project"]
     inlines = [AttributeValueInline]
@@ -74,7 +108,7 @@ class AttributeValueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transcript)
-class TranscriptAdmin(admin.ModelAdmin):
+class TranscriptAdmin(PastTheCounts):
     list_display = ["title", "project", "participant", "source_format", "imported_at"]
     list_filter = ["project", "source_format"]
     readonly_fields = ["content_hash", "imported_at"]
@@ -93,7 +127,7 @@ class SpeakerTurnAdmin(admin.ModelAdmin):
 
 
 @admin.register(Code)
-class CodeAdmin(admin.ModelAdmin):
+class CodeAdmin(PastTheCounts):
     list_display = ["name", "parent", "project", "order", "archived"]
     list_filter = ["project", "archived"]
     search_fields = ["name"]
@@ -105,14 +139,16 @@ class CodeApplicationInline(admin.TabularInline):
 
 
 @admin.register(Excerpt)
-class ExcerptAdmin(admin.ModelAdmin):
+class ExcerptAdmin(PastTheCounts):
+    project_path = "transcript.project_id"
     list_display = ["transcript", "start", "end", "coder", "created_at"]
     readonly_fields = ["quote"]
     inlines = [CodeApplicationInline]
 
 
 @admin.register(CodeApplication)
-class CodeApplicationAdmin(admin.ModelAdmin):
+class CodeApplicationAdmin(PastTheCounts):
+    project_path = "code.project_id"
     list_display = ["excerpt", "code", "applied_by", "applied_at", "is_exemplar"]
 
 

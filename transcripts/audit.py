@@ -42,7 +42,9 @@ from .models.audit import signing_key
 logger = logging.getLogger(__name__)
 
 # Any constant works; it names the lock that serializes appends to the chains on PostgreSQL.
-_CHAIN_LOCK = 7_201_715
+# actions/counts.py takes it too, earlier in the same transactions, so the two never wait on
+# each other in opposite orders.
+CHAIN_LOCK = 7_201_715
 
 
 def _plain(value: Any) -> Any:
@@ -159,7 +161,7 @@ def record(
 def _append_event(verb, by, project_id, obj, before, after, object_repr) -> AuditEvent:  # noqa: ANN001
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
     last = AuditEvent.objects.filter(project_id=project_id).order_by("-seq").values_list("seq", "hash").first()
     actor = by if by is not None and getattr(by, "is_authenticated", False) else None
     event = AuditEvent(

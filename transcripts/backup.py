@@ -32,6 +32,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from . import audit
+from .actions import counts
 from .models import AuditEvent, Excerpt, Membership, Project
 
 FORMAT = "peercoding-backup"
@@ -61,10 +62,15 @@ PROJECT_PATHS = {
     "sitesettings": None,
     # Background jobs are in no archive (NOT_ARCHIVED); this is how they would reach their project.
     "job": "project",
+    # The review counts (models/counts.py) are never archived: a restore counts them again.
+    "countsready": "project",
+    "codetally": "project",
+    "themetotal": "project",
 }
 # Rows an archive leaves out: a background job is a file waiting a day for its download, and the
 # file itself is not archived; a restored job would offer a download that is not there.
 NOT_ARCHIVED = {"job"}
+COUNTED_AGAIN = {"countsready", "codetally", "themetotal"}
 
 
 class RestoreRefused(Exception):
@@ -112,6 +118,8 @@ def _querysets(project=None) -> list:
             continue
         if name not in PROJECT_PATHS:
             raise RuntimeError(f"{model.__name__} has no entry in transcripts.backup.PROJECT_PATHS")
+        if name in COUNTED_AGAIN:
+            continue
         queryset = model._default_manager.order_by("pk")
         if project is not None:
             if PROJECT_PATHS[name] is None:
@@ -215,6 +223,9 @@ def restore(data: bytes) -> Manifest:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
+    # The archive holds no review counts: they are counted again from the restored coding.
+    for project in Project.objects.all():
+        counts.recount(project)
     # The restored chains are checked from where they stand now (see transcripts.audit).
     transaction.on_commit(lambda: audit.note_heads(new_database=True))
     return Manifest(scope=manifest["scope"], counts=manifest["counts"], migrations=manifest["migrations"])

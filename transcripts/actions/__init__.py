@@ -16,6 +16,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     project_import  a REFI-QDA project brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
+    counts        the review counts kept exact by every write above that changes coding
 """
 
 from .base import CODE_FIELDS, ConfirmationRequired, StaleEdit, code_state, excerpt_state
@@ -34,6 +35,8 @@ from .codebook import (
     reorder_code,
     set_exemplar,
 )
+from .counts import forget as forget_review_counts
+from .counts import recount as recount_review_counts
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
 from .jobs import start_job
 from .members import (
@@ -78,6 +81,9 @@ from .transcripts import (
 )
 
 __all__ = [
+    # counts
+    "forget_review_counts",
+    "recount_review_counts",
     # base
     "CODE_FIELDS",
     "ConfirmationRequired",

@@ -19,6 +19,7 @@ from ..spans import without_control_characters
 from ..codebook import EDITABLE, LABELS, Change
 from ..interop.codebook import TEXT_FIELDS, Theme
 from ..models import Code, CodeApplication, Excerpt, Project
+from . import counts
 from .base import ConfirmationRequired, code_state
 
 
@@ -89,7 +90,8 @@ def move_code(code: Code, parent: Code | None, *, by) -> Code:
     before = code_state(code)
     code.parent = parent
     code.order = next_order(code.project_id, parent)
-    return _save(code, ["parent", "order"], "code.moved", by=by, before=before)
+    with counts.changing(code.project_id, lambda: counts.excerpts_under(code), pairs=False):
+        return _save(code, ["parent", "order"], "code.moved", by=by, before=before)
 
 
 @transaction.atomic
@@ -148,34 +150,36 @@ def merge_codes(source: Code, target: Code, *, by) -> MergeResult:
         if ancestor.pk == source.pk:
             raise ValidationError(f"“{target.name}” is a subtheme of “{source.name}”: move it out first, then merge.")
         ancestor = ancestor.parent
-    source_excerpts = set(source.applications.values_list("excerpt_id", flat=True))
-    target_excerpts = set(target.applications.values_list("excerpt_id", flat=True))
-    shared = source_excerpts & target_excerpts
-    before = {"source": code_state(source), "target": code_state(target),
-              "source_excerpts": len(source_excerpts), "target_excerpts": len(target_excerpts)}
-    marked = list(source.applications.filter(excerpt_id__in=shared, is_exemplar=True).values_list("excerpt_id", flat=True))
-    target.applications.filter(excerpt_id__in=marked).update(is_exemplar=True)
-    source.applications.filter(excerpt_id__in=shared).delete()
-    moved = source.applications.update(code=target)
-    source.memos.update(code=target)
-    for child in source.children.order_by("order", "name", "pk"):
-        move_code(child, target, by=by)
-    result = MergeResult(
-        moved=moved,
-        already_there=len(shared),
-        excerpts_before=len(source_excerpts | target_excerpts),
-        excerpts_after=target.applications.count(),
-    )
-    audit.record(
-        "code.merged",
-        by=by,
-        project=source.project_id,
-        obj=source,
-        before=before,
-        after={"into": target.pk, "into_name": target.name, "into_guid": target.guid, "moved": moved,
-               "already_there": len(shared), "target_excerpts": result.excerpts_after},
-    )
-    source.delete()
+    # Every excerpt of the source or its subthemes changes codes or ancestors (actions/counts.py).
+    with counts.changing(source.project_id, lambda: counts.excerpts_under(source)):
+        source_excerpts = set(source.applications.values_list("excerpt_id", flat=True))
+        target_excerpts = set(target.applications.values_list("excerpt_id", flat=True))
+        shared = source_excerpts & target_excerpts
+        before = {"source": code_state(source), "target": code_state(target),
+                  "source_excerpts": len(source_excerpts), "target_excerpts": len(target_excerpts)}
+        marked = list(source.applications.filter(excerpt_id__in=shared, is_exemplar=True).values_list("excerpt_id", flat=True))
+        target.applications.filter(excerpt_id__in=marked).update(is_exemplar=True)
+        source.applications.filter(excerpt_id__in=shared).delete()
+        moved = source.applications.update(code=target)
+        source.memos.update(code=target)
+        for child in source.children.order_by("order", "name", "pk"):
+            move_code(child, target, by=by)
+        result = MergeResult(
+            moved=moved,
+            already_there=len(shared),
+            excerpts_before=len(source_excerpts | target_excerpts),
+            excerpts_after=target.applications.count(),
+        )
+        audit.record(
+            "code.merged",
+            by=by,
+            project=source.project_id,
+            obj=source,
+            before=before,
+            after={"into": target.pk, "into_name": target.name, "into_guid": target.guid, "moved": moved,
+                   "already_there": len(shared), "target_excerpts": result.excerpts_after},
+        )
+        source.delete()
     return result
 
 
@@ -194,13 +198,14 @@ def delete_code(code: Code, *, by, confirmed: bool = False) -> None:
             f"“{code.name}” is applied to {n_excerpts} excerpts; deleting it removes it from them.",
             n_excerpts=n_excerpts,
         )
-    audit.record(
-        "code.deleted", by=by, project=code.project_id, obj=code, before={**code_state(code), "excerpts": n_excerpts}
-    )
-    excerpt_ids = list(code.applications.values_list("excerpt_id", flat=True))
-    code.applications.all().delete()
-    Excerpt.objects.filter(pk__in=excerpt_ids, applications__isnull=True).delete()
-    code.delete()
+    with counts.changing(code.project_id, lambda: counts.excerpts_under(code)):
+        audit.record(
+            "code.deleted", by=by, project=code.project_id, obj=code, before={**code_state(code), "excerpts": n_excerpts}
+        )
+        excerpt_ids = list(code.applications.values_list("excerpt_id", flat=True))
+        code.applications.all().delete()
+        Excerpt.objects.filter(pk__in=excerpt_ids, applications__isnull=True).delete()
+        code.delete()
 
 
 @transaction.atomic

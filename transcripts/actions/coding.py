@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import audit, spans
+from . import counts
 from ..models import AuditEvent, Code, CodeApplication, Excerpt, Project, Transcript
 from .base import StaleEdit, excerpt_state
 
@@ -107,22 +109,24 @@ def create_excerpt(
         spans.check_span(transcript.text, start, end)
     except ValueError as error:
         raise ValidationError(f"The selection does not fit the transcript: {error}.") from None
-    try:
-        with transaction.atomic():
-            excerpt.save()
-    except IntegrityError:
-        existing = Excerpt.objects.filter(client_token=client_token).first() if client_token else None
-        if existing is None:
-            raise
-        if existing.transcript_id != transcript.pk or existing.coder_id != by.pk:
-            raise ValidationError("This request token was already used for something else.") from None
-        return existing
-    code_ids = [code.pk for code in dict.fromkeys(codes)]
-    audit.record("excerpt.created", by=by, project=transcript.project_id, obj=excerpt, after=excerpt_state(excerpt, code_ids))
-    # The codes go on after the audit row: its lock (PostgreSQL's advisory lock, SQLite's write
-    # lock) orders coding writes, so two tabs coding the same span cannot both get through.
-    if _apply_codes_unless_duplicate(excerpt, code_ids, by=by) != len(code_ids):
-        raise _duplicate_of(excerpt, code_ids, by=by) or ValidationError("A code you chose was deleted meanwhile.")
+    with counts.changing(transcript.project_id) as changed:
+        try:
+            with transaction.atomic():
+                excerpt.save()
+        except IntegrityError:
+            existing = Excerpt.objects.filter(client_token=client_token).first() if client_token else None
+            if existing is None:
+                raise
+            if existing.transcript_id != transcript.pk or existing.coder_id != by.pk:
+                raise ValidationError("This request token was already used for something else.") from None
+            return existing
+        code_ids = [code.pk for code in dict.fromkeys(codes)]
+        audit.record("excerpt.created", by=by, project=transcript.project_id, obj=excerpt, after=excerpt_state(excerpt, code_ids))
+        # The codes go on after the audit row: its lock (PostgreSQL's advisory lock, SQLite's write
+        # lock) orders coding writes, so two tabs coding the same span cannot both get through.
+        if _apply_codes_unless_duplicate(excerpt, code_ids, by=by) != len(code_ids):
+            raise _duplicate_of(excerpt, code_ids, by=by) or ValidationError("A code you chose was deleted meanwhile.")
+        changed.append(excerpt.pk)
     return excerpt
 
 
@@ -165,42 +169,45 @@ def change_excerpt(
     excerpt = _excerpt_for_update(excerpt)
     if excerpt.version != expected_version:
         raise StaleEdit("Someone else changed this excerpt meanwhile; look at their change before saving yours.")
-    current_codes = list(excerpt.applications.values_list("code_id", flat=True))
-    before = excerpt_state(excerpt, current_codes)
-    fields = ["version", "updated_at"]
-    if start is not None or end is not None:
-        new_start = excerpt.start if start is None else start
-        new_end = excerpt.end if end is None else end
-        try:
-            spans.check_span(excerpt.transcript.text, new_start, new_end)
-        except ValueError as error:
-            raise ValidationError(f"The new boundaries do not fit the transcript: {error}.") from None
-        excerpt.start, excerpt.end = new_start, new_end
-        fields += ["start", "end"]
-    if memo is not None:
-        excerpt.memo = memo
-        fields.append("memo")
-    new_code_ids = current_codes
-    if codes is not None:
-        if not codes:
-            raise ValidationError("An excerpt needs at least one code; delete it instead.")
-        for code in codes:
-            if code.project_id != excerpt.transcript.project_id:
-                raise ValidationError("A code of another project cannot be applied here.")
-        new_code_ids = [code.pk for code in dict.fromkeys(codes)]
-        excerpt.applications.exclude(code_id__in=new_code_ids).delete()
-        CodeApplication.objects.bulk_create(
-            CodeApplication(excerpt=excerpt, code_id=code_id, applied_by=by)
-            for code_id in new_code_ids
-            if code_id not in current_codes
-        )
-    excerpt.version += 1
-    excerpt.save(update_fields=fields)
-    after = excerpt_state(excerpt, new_code_ids)
-    audit.record(verb, by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before, after=after)
-    # Checked after the audit row, under its lock, like a new excerpt (create_excerpt).
-    if (codes is not None or "start" in fields) and (duplicate := _duplicate_of(excerpt, new_code_ids, by=by)):
-        raise duplicate
+    # A memo alone changes no figure; codes and boundaries change the counts (actions/counts.py).
+    coding = codes is not None or start is not None or end is not None
+    with counts.changing(excerpt.transcript.project_id, [excerpt.pk]) if coding else nullcontext():
+        current_codes = list(excerpt.applications.values_list("code_id", flat=True))
+        before = excerpt_state(excerpt, current_codes)
+        fields = ["version", "updated_at"]
+        if start is not None or end is not None:
+            new_start = excerpt.start if start is None else start
+            new_end = excerpt.end if end is None else end
+            try:
+                spans.check_span(excerpt.transcript.text, new_start, new_end)
+            except ValueError as error:
+                raise ValidationError(f"The new boundaries do not fit the transcript: {error}.") from None
+            excerpt.start, excerpt.end = new_start, new_end
+            fields += ["start", "end"]
+        if memo is not None:
+            excerpt.memo = memo
+            fields.append("memo")
+        new_code_ids = current_codes
+        if codes is not None:
+            if not codes:
+                raise ValidationError("An excerpt needs at least one code; delete it instead.")
+            for code in codes:
+                if code.project_id != excerpt.transcript.project_id:
+                    raise ValidationError("A code of another project cannot be applied here.")
+            new_code_ids = [code.pk for code in dict.fromkeys(codes)]
+            excerpt.applications.exclude(code_id__in=new_code_ids).delete()
+            CodeApplication.objects.bulk_create(
+                CodeApplication(excerpt=excerpt, code_id=code_id, applied_by=by)
+                for code_id in new_code_ids
+                if code_id not in current_codes
+            )
+        excerpt.version += 1
+        excerpt.save(update_fields=fields)
+        after = excerpt_state(excerpt, new_code_ids)
+        audit.record(verb, by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before, after=after)
+        # Checked after the audit row, under its lock, like a new excerpt (create_excerpt).
+        if (codes is not None or "start" in fields) and (duplicate := _duplicate_of(excerpt, new_code_ids, by=by)):
+            raise duplicate
     excerpt.code_ids = list(new_code_ids)
     return excerpt
 
@@ -211,8 +218,9 @@ def delete_excerpt(excerpt: Excerpt, *, by, expected_version: int | None = None)
     if expected_version is not None and excerpt.version != expected_version:
         raise StaleEdit("Someone else changed this excerpt meanwhile; look at their change first.")
     before = excerpt_state(excerpt)
-    audit.record("excerpt.deleted", by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before)
-    excerpt.delete()
+    with counts.changing(excerpt.transcript.project_id, [excerpt.pk]):
+        audit.record("excerpt.deleted", by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before)
+        excerpt.delete()
 
 
 UNDOABLE = ("excerpt.created", "excerpt.changed", "excerpt.deleted")
@@ -246,12 +254,14 @@ def undo_last(transcript: Transcript, *, by) -> str:
         raise ValidationError("There is nothing of yours to undo on this transcript.")
     excerpt = Excerpt.objects.select_for_update().filter(pk=int(event.object_id)).first()
     code_ids = set(Code.objects.filter(project_id=transcript.project_id).values_list("pk", flat=True))
-    if event.verb == "excerpt.created":
-        excerpt, message, result = _undo_creation(excerpt)
-    elif event.verb == "excerpt.deleted":
-        excerpt, message, result = _undo_deletion(transcript, event.before, code_ids, by=by)
-    else:
-        excerpt, message, result = _undo_change(excerpt, event.before, code_ids, by=by)
+    with counts.changing(transcript.project_id, [excerpt.pk] if excerpt else []) as changed:
+        if event.verb == "excerpt.created":
+            excerpt, message, result = _undo_creation(excerpt)
+        elif event.verb == "excerpt.deleted":
+            excerpt, message, result = _undo_deletion(transcript, event.before, code_ids, by=by)
+        else:
+            excerpt, message, result = _undo_change(excerpt, event.before, code_ids, by=by)
+        changed.append(excerpt.pk)
     audit.record(
         "excerpt.undone",
         by=by,

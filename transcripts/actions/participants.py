@@ -15,7 +15,8 @@ from django.db import transaction
 
 from .. import audit
 from ..interop.readers import check_filename, parse_participant_sheet
-from ..models import Attribute, AttributeValue, Participant, Project
+from ..models import Attribute, AttributeValue, Excerpt, Participant, Project
+from . import counts
 
 # A participant label inside a file name or a title: "P07", "p-7", "P 12".
 LABEL_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(P\s?-?\d{1,4})(?![0-9])", re.IGNORECASE)
@@ -150,11 +151,15 @@ def _parsed_rows(sheet, attributes: dict[str, Attribute]) -> list[tuple[str, dic
 
 def _link_transcripts_by_title(project: Project, participants: dict[str, Participant]) -> int:
     """Give transcripts without a participant the one their title names (e.g. "P07 interview")."""
-    linked = 0
+    linked = []
     for transcript in project.transcripts.filter(participant__isnull=True).defer("text"):
         match = LABEL_IN_NAME.search(transcript.title)
         if match and canonical_label(match.group(1)).lower() in participants:
             transcript.participant = participants[canonical_label(match.group(1)).lower()]
+            linked.append(transcript)
+    # Their excerpts now count for a participant (actions/counts.py).
+    coded = Excerpt.objects.filter(transcript__in=[t.pk for t in linked]).values_list("pk", flat=True)
+    with counts.changing(project.pk, lambda: list(coded) if linked else [], pairs=False):
+        for transcript in linked:
             transcript.save(update_fields=["participant"])
-            linked += 1
-    return linked
+    return len(linked)

@@ -24,6 +24,7 @@ from ..interop import qdpx
 from ..interop.qdpx.themes import theme_from_code
 from ..interop.readers.base import quoted
 from ..models import Attribute, AttributeValue, Code, CodeApplication, Excerpt, Membership, Memo, Participant, Project, Transcript
+from . import counts
 from .base import excerpt_state
 from .codebook import create_code
 from .project_preview import PreparedImport, imported_name, value_for
@@ -77,6 +78,7 @@ def import_project(
     transcripts = _import_sources(project, prepared, participants, by, user_of, codes, result)
     _import_notes(project, file, transcripts, codes, user_of, result)
     _record_excerpts(project, by)
+    counts.recount(project)  # the coding came in bulk, past actions/counts.py
     audit.record(
         "project.imported",
         by=by,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from .. import audit
-from ..models import Membership, Project
+from ..models import CountsReady, Membership, Project
 
 
 @transaction.atomic
@@ -13,6 +13,7 @@ def create_project(name: str, slug: str, *, by, description: str = "") -> Projec
     """Create the project with `by` as its lead, and record it; IntegrityError if the slug is taken."""
     project = Project.objects.create(name=name, slug=slug, description=description, created_by=by)
     Membership.objects.create(project=project, user=by, role=Membership.Role.LEAD)
+    CountsReady.objects.create(project=project)  # nothing coded yet: its review counts are exact
     audit.record(
         "project.created",
         by=by,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import audit, spans
 from ..assigning import plan_overlap
 from ..models import Code, CodeApplication, Excerpt, Membership, Project, Transcript, TranscriptAssignment
+from . import counts
 
 
 @transaction.atomic
@@ -138,22 +139,24 @@ def settle_consensus(
     for original in originals:
         if original.transcript_id != transcript.pk or original.is_consensus:
             raise ValidationError("Those excerpts are not coders' coding of this transcript.")
-    settled = []
-    for start, end, codes in versions:
-        if not codes:
-            raise ValidationError("A consensus excerpt needs at least one code.")
-        if any(code.project_id != transcript.project_id for code in codes):
-            raise ValidationError("A code of another project cannot be applied here.")
-        try:
-            spans.check_span(transcript.text, start, end)
-        except ValueError as error:
-            raise ValidationError(f"The passage does not fit the transcript: {error}.") from None
-        excerpt = Excerpt(transcript=transcript, start=start, end=end, coder=by, memo=note, is_consensus=True)
-        excerpt.save()
-        CodeApplication.objects.bulk_create(
-            CodeApplication(excerpt=excerpt, code=code, applied_by=by) for code in dict.fromkeys(codes)
-        )
-        settled.append(excerpt)
+    with counts.changing(transcript.project_id) as changed:
+        settled = []
+        for start, end, codes in versions:
+            if not codes:
+                raise ValidationError("A consensus excerpt needs at least one code.")
+            if any(code.project_id != transcript.project_id for code in codes):
+                raise ValidationError("A code of another project cannot be applied here.")
+            try:
+                spans.check_span(transcript.text, start, end)
+            except ValueError as error:
+                raise ValidationError(f"The passage does not fit the transcript: {error}.") from None
+            excerpt = Excerpt(transcript=transcript, start=start, end=end, coder=by, memo=note, is_consensus=True)
+            excerpt.save()
+            CodeApplication.objects.bulk_create(
+                CodeApplication(excerpt=excerpt, code=code, applied_by=by) for code in dict.fromkeys(codes)
+            )
+            settled.append(excerpt)
+            changed.append(excerpt.pk)
     audit.record(
         "consensus.settled",
         by=by,

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from .. import audit, spans
 from ..interop.readers import ImportRefused, ParsedTranscript, check_filename, parse_transcript
 from ..models import CodeApplication, Participant, Project, SpeakerTurn, Transcript, TranscriptTextLocked
+from . import counts
 from .base import ConfirmationRequired, StaleEdit
 from .participants import LABEL_IN_NAME, canonical_label, participant_for_label
 
@@ -91,9 +92,10 @@ def delete_transcript(transcript: Transcript, *, by, confirmed: bool = False) ->
         )
     state = {"title": transcript.title, "content_hash": transcript.content_hash, "excerpts": n_excerpts}
     audit.record("transcript.deleted", by=by, project=transcript.project_id, obj=transcript, before=state)
-    CodeApplication.objects.filter(excerpt__transcript=transcript).delete()
-    transcript.excerpts.all().delete()
-    transcript.delete()
+    with counts.changing(transcript.project_id, lambda: transcript.excerpts.values_list("pk", flat=True)):
+        CodeApplication.objects.filter(excerpt__transcript=transcript).delete()
+        transcript.excerpts.all().delete()
+        transcript.delete()
 
 
 def deidentify_preview(transcript: Transcript) -> list[spans.Replacement]:

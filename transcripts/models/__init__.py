@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
+from .counts import CodeTally, CountsReady, ThemeTotal
 from .jobs import Job
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
 from .teamwork import TranscriptAssignment
@@ -12,6 +13,8 @@ __all__ = [
     "AuditEvent",
     "Code",
     "CodeApplication",
+    "CodeTally",
+    "CountsReady",
     "Excerpt",
     "Job",
     "Membership",
@@ -24,5 +27,6 @@ __all__ = [
     "Transcript",
     "TranscriptTextLocked",
     "TranscriptAssignment",
+    "ThemeTotal",
     "visible_excerpts_q",
 ]

@@ -19,10 +19,20 @@ from urllib.parse import urlencode
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Subquery
 
-from ..models import Attribute, AttributeValue, Code, CodeApplication, Excerpt, Participant, Project
+from ..models import (
+    Attribute,
+    AttributeValue,
+    Code,
+    CodeApplication,
+    CodeTally,
+    CountsReady,
+    Excerpt,
+    Participant,
+    Project,
+)
 from .filters import FilterOptions, ReviewFilters, Tree
 from .quotes import Quote, load_quotes
-from .summary import counts_by_code, heat_class
+from .summary import counts_by_code, heat_class, kept_counts
 
 @dataclass
 class Column:
@@ -50,15 +60,27 @@ def participant_matrix(
 
     The columns are the participants with at least one excerpt passing the filters, in label
     order; with `per_page`, only page `page` of them (clamped to the pages there are), and only
-    those participants' applications are counted. Heat is relative to the page shown.
+    those participants' applications are counted. Heat is relative to the page shown. Without
+    filters, both come from the counts actions/counts.py keeps, when it keeps the project's.
     """
-    present = _participants_coded(project, filters) if tree.codes else set()
+    kept = _participants_kept(project) if tree.codes and kept_counts(filters) else None
+    if kept is not None:
+        present = kept
+    else:
+        present = _participants_coded(project, filters) if tree.codes else set()
     every = [p for p in options.participants if p.pk in present]
     pages = max(1, -(-len(every) // per_page)) if per_page else 1
     page = min(max(page, 1), pages)
     shown = every[(page - 1) * per_page : page * per_page] if per_page else every
     counts = {}
-    if shown:
+    if shown and kept is not None:
+        counts = {
+            (code_id, key): {"excerpts": n}
+            for code_id, key, n in CodeTally.objects.filter(
+                project=project, subthemes=True, kind=CodeTally.Kind.PARTICIPANT, key__in=[p.pk for p in shown]
+            ).values_list("code_id", "key", "n")
+        }
+    elif shown:
         applications = filters.application_queryset(project)
         if per_page and len(shown) < len(every):
             # By transcript, which the (transcript, start) index finds, rather than by participant.
@@ -72,6 +94,21 @@ def participant_matrix(
     matrix.page, matrix.pages, matrix.n_columns = page, pages, len(every)
     matrix.first = (page - 1) * per_page + 1 if per_page and shown else (1 if shown else 0)
     return matrix
+
+
+def _participants_kept(project: Project) -> set[int] | None:
+    """The ids of participants with at least one excerpt, from the kept counts (one query); None
+    when the project's counts are not kept. Participant ids are positive: -1 says they are."""
+    tally = CodeTally._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id FROM {Participant._meta.db_table} p WHERE p.project_id = %s AND EXISTS ("
+            f"SELECT 1 FROM {tally} t WHERE t.project_id = p.project_id AND t.kind = %s AND t.{connection.ops.quote_name('key')} = p.id AND t.n > 0)"
+            f" UNION ALL SELECT -1 FROM {CountsReady._meta.db_table} WHERE project_id = %s",
+            [project.pk, CodeTally.Kind.PARTICIPANT, project.pk],
+        )
+        found = {pk for (pk,) in cursor.fetchall()}
+    return found - {-1} if -1 in found else None
 
 
 def _participants_coded(project: Project, filters: ReviewFilters) -> set[int]:
@@ -182,7 +219,7 @@ def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] |
 @dataclass
 class Cooccurrence:
     codes: list[Code]
-    cells: list[list[dict]]  # row per code; a cell has n, heat and the other code
+    cells: list[list[dict]]  # row per code; a cell has n, heat, the row's code and the other code
     most: int
 
 
@@ -198,19 +235,45 @@ def cooccurrence_counts(project: Project, filters: ReviewFilters) -> dict[tuple[
     return dict(counts)
 
 
-def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccurrence:
-    """Pair counts for every two codes (one query); the diagonal is left empty."""
-    counts = cooccurrence_counts(project, filters)
-    most = max(counts.values(), default=0)
-    cells = []
-    for a in tree.codes:
-        cells.append(
-            [
-                {"row": a, "other": b, "n": counts.get((a.pk, b.pk), 0), "heat": heat_class(counts.get((a.pk, b.pk), 0), most),
-                 "same": a.pk == b.pk}
-                for b in tree.codes
-            ]
+def kept_pairs(project: Project) -> dict[tuple[int, int], int] | None:
+    """cooccurrence_counts for the whole project, as actions/counts.py keeps them (one query); None
+    when the project's counts are not kept."""
+    ready, tally = CountsReady._meta.db_table, CodeTally._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.code_id, p.{connection.ops.quote_name('key')}, p.n FROM {ready} r LEFT JOIN {tally} p"
+            " ON p.project_id = r.project_id AND p.kind = %s WHERE r.project_id = %s",
+            [CodeTally.Kind.PAIR, project.pk],
         )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    counts = {}
+    for low, high, n in rows:
+        if low is not None:
+            counts[(low, high)] = counts[(high, low)] = n
+    return counts
+
+
+def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccurrence:
+    """Pair counts for every two codes (one query): the kept counts when they answer the filters,
+    else counted from the coding. The diagonal is left empty."""
+    counts = kept_pairs(project) if kept_counts(filters) else None
+    if counts is None:
+        counts = cooccurrence_counts(project, filters)
+    most = max(counts.values(), default=0)
+    # 200 codes make 40,000 cells: ids read once, one heat class per distinct count.
+    codes = [(code, code.pk) for code in tree.codes]
+    heat = {0: heat_class(0, most)}
+    cells = []
+    for a, a_pk in codes:
+        row = []
+        for b, b_pk in codes:
+            n = counts.get((a_pk, b_pk), 0)
+            if n not in heat:
+                heat[n] = heat_class(n, most)
+            row.append({"row": a, "other": b, "n": n, "heat": heat[n], "same": a_pk == b_pk})
+        cells.append(row)
     return Cooccurrence(codes=tree.codes, cells=cells, most=most)
 
 

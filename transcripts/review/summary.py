@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 
-from ..models import Code, Project
+from ..models import Code, CountsReady, Project, ThemeTotal
 from .filters import ReviewFilters, Tree
 
 MEASURES = ("excerpts", "transcripts", "participants", "coders")
@@ -175,15 +175,44 @@ class ThemeRow:
 SORT_KEYS = ("codebook", "name", *MEASURES)
 
 
+def kept_counts(filters: ReviewFilters) -> bool:
+    """Whether the figures kept as coding changes (models/counts.py) answer these filters: only the
+    project's whole coding, seen by a member whom blind coding hides nothing from."""
+    return not filters.active and filters.visible is None
+
+
+def kept_totals(project: Project) -> tuple[dict[tuple, dict], dict[tuple, dict]] | None:
+    """counts_by_code's figures for the whole project, as actions/counts.py keeps them (one query);
+    None when the project's counts are not kept."""
+    ready, totals = CountsReady._meta.db_table, ThemeTotal._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.code_id, t.subthemes, t.excerpts, t.transcripts, t.participants, t.coders FROM {ready} r"
+            f" LEFT JOIN {totals} t ON t.project_id = r.project_id WHERE r.project_id = %s",
+            [project.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    own: dict[tuple, dict] = {}
+    total: dict[tuple, dict] = {}
+    for code_id, subthemes, *figures in rows:
+        if code_id is not None:
+            (total if subthemes else own)[(code_id,)] = dict(zip(MEASURES, figures))
+    return own, total
+
+
 def theme_summary(project: Project, filters: ReviewFilters, tree: Tree, *, out_of: int = 0) -> list[ThemeRow]:
-    """Every code in codebook order with its own and rolled-up counts (one query).
+    """Every code in codebook order with its own and rolled-up counts (one query): the kept counts
+    when they answer the filters, else counted from the coding.
 
     Each row's bar is its participants as a share of `out_of` (the participants in scope), so a
     bar labelled "6 of 20" fills 30% of its track; without `out_of` the bars stay empty.
     """
     if not tree.codes:
         return []
-    own, total = counts_by_code(filters.application_queryset(project), tree)
+    kept = kept_totals(project) if kept_counts(filters) else None
+    own, total = kept or counts_by_code(filters.application_queryset(project), tree)
     rows = [
         ThemeRow(
             code=code,
