@@ -1,6 +1,7 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
+from .suggestions import SuggestionModel, SuggestionRejection
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
 from .visibility import visible_excerpts_q
@@ -19,6 +20,8 @@ __all__ = [
     "Pseudonym",
     "SiteSettings",
     "SpeakerTurn",
+    "SuggestionModel",
+    "SuggestionRejection",
     "Transcript",
     "TranscriptTextLocked",
     "TranscriptAssignment",

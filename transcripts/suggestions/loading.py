@@ -7,11 +7,14 @@ place blind coding reaches the suggestions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q
 
-from ..models import Excerpt, Membership, Project, SpeakerTurn, Transcript
-from .units import Coded, Example, Turn, Unit, label, units_of
+from .. import spans
+from ..models import Code, Excerpt, Membership, Project, SpeakerTurn, SuggestionModel, SuggestionRejection, Transcript
+from .learning import THRESHOLD, Suggester, from_bytes
+from .units import Coded, Example, Turn, Unit, coverage, label, units_of
 
 
 def units_by_transcript(transcript_ids: Iterable[int]) -> dict[int, list[Unit]]:
@@ -70,3 +73,77 @@ def examples_by_transcript(
     excerpts = coded(project, scope)
     units = units_by_transcript(sorted({excerpt.transcript for excerpt in excerpts}))
     return {pk: label(found, excerpts, rejected) for pk, found in units.items()}
+
+
+def rejections(project: Project, scope: int | None) -> list[tuple[int, int, int, int]]:
+    """(transcript, start, end, code) of the suggestions rejected by whoever `scope` learns from."""
+    found = SuggestionRejection.objects.filter(transcript__project=project)
+    if scope is not None:
+        found = found.filter(rejected_by_id=scope)
+    return list(found.values_list("transcript_id", "start", "end", "code_id"))
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    start: int
+    end: int
+    code: int
+    probability: float
+    precision: float | None  # measured on the project's own coding; None when no suggestion was made there
+
+
+# The fitted model per row, kept while its version stands: unpickling costs more than predicting.
+FITTED: dict[int, tuple[int, Suggester | None]] = {}
+
+
+def fitted(row: SuggestionModel) -> Suggester | None:
+    """The row's model, loaded once per version in this process."""
+    cached = FITTED.get(row.pk)
+    if cached is not None and cached[0] == row.version:
+        return cached[1]
+    data = SuggestionModel.objects.filter(pk=row.pk).values_list("data", flat=True).first()
+    model = from_bytes(bytes(data)) if data else None
+    FITTED[row.pk] = (row.version, model)
+    return model
+
+
+def model_for(membership: Membership) -> SuggestionModel | None:
+    """The model row this member's suggestions come from (its data left in the database), if any."""
+    if not membership.project.suggestions_on or not membership.can_code():
+        return None
+    scope = learning_scope(membership)
+    return SuggestionModel.objects.defer("data").filter(project=membership.project, learner_id=scope).first()
+
+
+def suggestions_for(transcript: Transcript, membership: Membership, row: SuggestionModel | None) -> list[Suggestion]:
+    """What the model would code in this transcript for this member, in reading order.
+
+    Left out: a code the member can already see on any part of the unit, a code they rejected
+    there, archived codes, and codes with too few examples (the model never learned them).
+    """
+    model = fitted(row) if row is not None and row.version else None
+    if model is None:
+        return []
+    units = units_by_transcript([transcript.pk]).get(transcript.pk, [])
+    probabilities = model.probabilities([unit.text for unit in units])
+    live = set(Code.objects.filter(project_id=transcript.project_id, archived=False).values_list("pk", flat=True))
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for start, end, code in Excerpt.objects.visible_to(membership).filter(transcript=transcript).values_list(
+        "start", "end", "applications__code_id"
+    ):
+        seen.setdefault(code, []).append((start, end))
+    refused = set(
+        SuggestionRejection.objects.filter(transcript=transcript, rejected_by_id=membership.user_id).values_list(
+            "start", "end", "code_id"
+        )
+    )
+    found = []
+    for code, column in probabilities.items():
+        if code not in live:
+            continue
+        merged = spans.merge(seen.get(code, []))
+        for unit, probability in zip(units, column):
+            if probability < THRESHOLD or (unit.start, unit.end, code) in refused or coverage(unit, merged) > 0:
+                continue
+            found.append(Suggestion(unit.start, unit.end, code, float(probability), row.precision.get(str(code))))
+    return sorted(found, key=lambda s: (s.start, -s.probability))
