@@ -230,6 +230,9 @@ AUDIT_CHECKPOINT_FILE = Path(os.environ.get("AUDIT_CHECKPOINT_FILE", "") or DATA
 
 # Uploads: the limit a researcher sees in error messages; Django keeps big files on disk.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024
+# What a whole-project import (.qdpx, .qde) may read out of one file: its XML and text sources.
+# Audio, video, PDF and picture members are never read, so they do not count.
+PROJECT_ARCHIVE_MAX_BYTES = env_int("PROJECT_ARCHIVE_MAX_MB", 200, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

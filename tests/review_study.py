@@ -95,7 +95,8 @@ def build_study(project, coders: list, *, n_transcripts: int = 5, n_excerpts: in
     twin = made[0]
     made.append(
         actions.create_excerpt(
-            twin.transcript, start=twin.start, end=twin.end, codes=[codes["Boundaries"], codes["Group chat"]], by=coders[1]
+            twin.transcript, start=twin.start, end=twin.end, codes=[codes["Boundaries"], codes["Group chat"]],
+            by=next(coder for coder in coders if coder != twin.coder),
         )
     )
     for k, excerpt in enumerate(made):  # coded over three days

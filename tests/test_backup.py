@@ -16,7 +16,32 @@ from django.test import TransactionTestCase
 
 from tests.base import make_code, make_excerpt, make_project, make_transcript, make_user
 from transcripts import actions, backup
-from transcripts.models import Attribute, AttributeValue, AuditEvent, Membership, Memo, Participant, Pseudonym
+from transcripts.models import (
+    Attribute,
+    AttributeValue,
+    AuditEvent,
+    Excerpt,
+    Membership,
+    Memo,
+    Participant,
+    Pseudonym,
+)
+
+
+def archive_made_on_sqlite(then: str = "") -> bytes:
+    """BackupTests.build on a fresh SQLite database in a subprocess, then `then`, dumped."""
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, DATA_DIR=folder)
+        env.pop("DATABASE_URL")
+        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        script = (
+            "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peercoding.settings'); django.setup();"
+            "from django.core.management import call_command; call_command('migrate', verbosity=0);"
+            f"from tests.test_backup import BackupTests; BackupTests.build(BackupTests()); {then}"
+            f"from transcripts import backup; open({folder!r} + '/a.zip', 'wb').write(backup.dump())"
+        )
+        subprocess.run([sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, check=True)
+        return Path(folder, "a.zip").read_bytes()
 
 
 def data_of(archive: bytes) -> list:
@@ -114,21 +139,42 @@ class BackupTests(TransactionTestCase):
             self.assertEqual(data_of(backup.dump()), data_of(archive))
             return
         # Second pass: make the same archive on a fresh SQLite database, then restore it here.
-        with tempfile.TemporaryDirectory() as folder:
-            env = dict(os.environ, DATA_DIR=folder)
-            env.pop("DATABASE_URL")
-            env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            script = (
-                "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'peercoding.settings'); django.setup();"
-                "from django.core.management import call_command; call_command('migrate', verbosity=0);"
-                "from tests.test_backup import BackupTests; BackupTests.build(BackupTests());"
-                f"from transcripts import backup; open({folder!r} + '/a.zip', 'wb').write(backup.dump())"
-            )
-            subprocess.run([sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, check=True)
-            sqlite_archive = Path(folder, "a.zip").read_bytes()
+        sqlite_archive = archive_made_on_sqlite()
         self.wipe()
         backup.restore(sqlite_archive)
         self.assertEqual(data_of(backup.dump()), data_of(sqlite_archive))
+
+    def test_a_nul_stored_on_sqlite_stops_a_restore_into_postgresql_naming_the_rows(self):
+        """SQLite stored NUL before the site refused it; PostgreSQL cannot (second pass)."""
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            self.build()
+            Excerpt.objects.update(memo="before\x00after")  # as a memo saved before the refusal
+            archive = backup.dump()
+            self.assertEqual(backup.unstorable_text(data_of(archive)), [f"transcripts.excerpt #{Excerpt.objects.get().pk} memo"])
+            self.wipe()
+            backup.restore(archive)  # SQLite to SQLite keeps the memo as it was
+            self.assertEqual(Excerpt.objects.get().memo, "before\x00after")
+            return
+        archive = archive_made_on_sqlite("from transcripts.models import Excerpt; Excerpt.objects.update(memo='a\\x00b');")
+        self.wipe()
+        with self.assertRaises(backup.RestoreRefused) as refused:
+            backup.restore(archive)
+        excerpt = next(item for item in data_of(archive) if item["model"] == "transcripts.excerpt")
+        self.assertIn(f"transcripts.excerpt #{excerpt['pk']} memo", str(refused.exception))
+        self.assertIn("NUL", str(refused.exception))
+        self.assertFalse(Excerpt.objects.exists() or AuditEvent.objects.exists())
+
+    def test_it_finds_nul_in_text_and_json_fields(self):
+        objects = [
+            {"model": "transcripts.memo", "pk": 1, "fields": {"body": "fine", "author": 3}},
+            {"model": "transcripts.auditevent", "pk": 2, "fields": {"detail": {"after": {"memo": ["a\x00"]}}}},
+            {"model": "transcripts.code", "pk": 3, "fields": {"name": "x\x00", "parent": None}},
+        ]
+        self.assertEqual(
+            backup.unstorable_text(objects), ["transcripts.auditevent #2 detail", "transcripts.code #3 name"]
+        )
 
     def wipe(self) -> None:
         from django.contrib.auth import get_user_model

@@ -156,11 +156,12 @@ class MergeAndExportPropertyTests(HypothesisTestCase):
         spans_drawn = data.draw(
             st.lists(st.tuples(st.integers(0, len(text) - 1), st.integers(1, len(text))), min_size=1, max_size=6)
         )
-        made = []
+        made, seen = [], set()
         for start, length in spans_drawn:
             end = min(len(text), start + length)
-            if end <= start:
+            if end <= start or (start, end) in seen:  # one coder cannot code a span twice with a code
                 continue
+            seen.add((start, end))
             codes = data.draw(st.sampled_from([[source], [target], [source, target]]))
             made.append(actions.create_excerpt(transcript, start=start, end=end, codes=codes, by=lead))
         actions.merge_codes(source, target, by=lead)

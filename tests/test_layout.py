@@ -155,9 +155,9 @@ MOST_LINES_IN_A_FUNCTION = 60
 # layer and those below. The longest matching name counts ("agreement.loading" before "agreement").
 LAYERS = [
     ("entry points", ["views", "templatetags", "management", "urls", "admin", "apps", "middleware", "http",
-                      "forms", "codebook_forms", "project_forms"]),
+                      "forms", "codebook_forms", "project_forms", "export_forms"]),
     ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
-                          "backup", "integrity", "db_triggers", "suggestions.loading"]),
+                          "backup", "integrity", "db_triggers", "project_export", "suggestions.loading"]),
     ("models", ["models"]),
     ("pure", ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]),
 ]

@@ -62,15 +62,24 @@ ROUTES: dict[str, Route] = {
         args=lambda w: [], foreign=None, get="lead", post="lead",
         data=lambda w: {"name": "A second study", "slug": "second-study"},
     ),
+    # Whoever may start a project may import one (alice is marked, as for project_create).
+    "project_import": Route(args=lambda w: [], foreign=None, get="lead", post="lead"),
+    "project_import_confirm": Route(args=lambda w: [], foreign=None, get=None, post="lead"),
     "project_detail": Route(args=_slug, foreign=_other_slug),
     "project_settings": Route(
         args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
     ),
+    # The whole project as .qdpx: a lead's, like the other exports of everything.
+    "project_export": Route(args=_slug, foreign=_other_slug, get="lead"),
     "import_transcripts": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
     "participant_list": Route(args=_slug, foreign=_other_slug),
     "participant_create": Route(args=_slug, foreign=_other_slug, get=None, post="lead", data=lambda w: {"label": "P99"}),
     "participant_sheet_preview": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
     "participant_sheet_import": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
+    "attribute_label": Route(
+        args=lambda w: [w.project.slug, w.attribute.pk], foreign=lambda w: [w.project.slug, w.other_attribute.pk],
+        get=None, post="lead", data=lambda w: {"label": "Years as a peer worker"},
+    ),
     "pseudonym_list": Route(
         args=_slug, foreign=_other_slug, get="lead", post="lead",
         data=lambda w: {"original": "Maria", "replacement": "[Peer A]"},
@@ -247,10 +256,13 @@ def snapshot() -> tuple:
               Membership, Memo, Pseudonym, TranscriptAssignment]
     memos = tuple(Excerpt.objects.order_by("pk").values_list("memo", "version"))
     names = tuple(Transcript.objects.order_by("pk").values_list("title", flat=True))
-    return tuple(model.objects.count() for model in models) + (memos, names)
+    labels = tuple(Attribute.objects.order_by("pk").values_list("label", flat=True))
+    return tuple(model.objects.count() for model in models) + (memos, names, labels)
 
 
-class PermissionTests(BaseTestCase):
+class RouteWorld(BaseTestCase):
+    """The study every route's arguments name: an excerpt, spare codes, a second project's objects."""
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -271,7 +283,11 @@ class PermissionTests(BaseTestCase):
         cls.assignment = TranscriptAssignment.objects.create(transcript=cls.transcript, coder=cls.bob)
         cls.other_assignment = TranscriptAssignment.objects.create(transcript=cls.other_transcript, coder=cls.oscar)
         cls.alice.user_permissions.add(Permission.objects.get(codename="start_project"))
+        cls.attribute = Attribute.objects.create(project=cls.project, name="years_as_peer", kind="number")
+        cls.other_attribute = Attribute.objects.create(project=cls.other_project, name=f"{SECRET}_attribute")
 
+
+class PermissionTests(RouteWorld):
     def members(self) -> dict[str, User]:
         return {"reader": self.rita, "coder": self.bob, "lead": self.alice}
 

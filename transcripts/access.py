@@ -111,3 +111,19 @@ def require(allowed: bool) -> None:
     """Raise PermissionDenied (403) unless the member's role allows the action."""
     if not allowed:
         raise PermissionDenied
+
+
+MAX_ID = 2**63 - 1  # the largest value of a 64-bit id column, on SQLite and PostgreSQL alike
+
+
+def parse_id(raw: str | None) -> int | None:
+    """`raw` as a whole number from 0 to MAX_ID, or None for anything else.
+
+    Only ASCII digits count: str.isdigit() also says yes to "²", which int() refuses, and a
+    number beyond 64 bits makes SQLite raise OverflowError when it reaches a query.
+    """
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_ID)):
+        return None
+    number = int(raw)
+    return number if number <= MAX_ID else None

@@ -4,7 +4,10 @@ An archive is a zip file holding `manifest.json` (format version, scope, the mig
 app was at, object counts and the SHA-256 of the data) and `data.json` (every object, in
 dependency order, in Django's JSON serialization). It restores only into an empty database at
 the same migrations, in one transaction, so a restore is whole or nothing. Archives from
-SQLite restore into PostgreSQL and back.
+SQLite restore into PostgreSQL and back, except one holding a NUL character (which SQLite
+stored before the site refused it): PostgreSQL cannot store it, so the restore is refused with
+the rows named. It is not stripped: a memo would then differ from what the audit trail
+recorded, and a transcript's text would shift under its excerpts.
 
 An archive holds everything, including password hashes and the de-identification list: store
 it like the database itself. It does not hold the audit key: the restored audit trail verifies
@@ -162,6 +165,27 @@ def read_archive(data: bytes) -> tuple[dict, bytes]:
     return manifest, payload
 
 
+def unstorable_text(objects: list[dict]) -> list[str]:
+    """Where serialized objects hold a NUL character, as "model #pk field" (SQLite stores NUL;
+    PostgreSQL refuses it in text and JSON alike)."""
+    return [
+        f"{item['model']} #{item['pk']} {name}"
+        for item in objects
+        for name, value in item["fields"].items()
+        if _holds_nul(value)
+    ]
+
+
+def _holds_nul(value) -> bool:  # noqa: ANN001
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 @transaction.atomic
 def restore(data: bytes) -> Manifest:
     """Load an archive into an empty database at the same migrations; all or nothing."""
@@ -174,6 +198,13 @@ def restore(data: bytes) -> Manifest:
     User = get_user_model()
     if User.objects.exists() or Project.objects.exists():
         raise RestoreRefused("Restore only into an empty database: this one already has users or projects.")
+    if connection.vendor == "postgresql" and (places := unstorable_text(json.loads(payload))):
+        raise RestoreRefused(
+            "PostgreSQL cannot store the NUL character (U+0000), and the archive holds it in "
+            f"{len(places)} place(s): {'; '.join(places[:20])}{' ...' if len(places) > 20 else ''}. "
+            "Nothing was restored. Remove the character on the site the archive comes from (edit "
+            "the memo or name, or clear it with SQL), make a new backup and restore that."
+        )
     models = set()
     for item in serializers.deserialize("json", payload):
         item.save()

@@ -6,9 +6,10 @@ import datetime
 
 from django import forms
 
+from .interop.codebook import TEXT_FIELDS
 from .models import Code
 from .models.coding import colour_validator
-
+from .spans import without_control_characters
 
 class CodeFieldsForm(forms.Form):
     name = forms.CharField(max_length=120)
@@ -22,13 +23,20 @@ class CodeFieldsForm(forms.Form):
     atypical_example = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
+        name = " ".join(without_control_characters(self.cleaned_data["name"]).split())
         if not name:
             raise forms.ValidationError("Give the code a name.")
         return name
 
     def clean_color(self) -> str:
         return self.cleaned_data["color"].lower()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in TEXT_FIELDS:
+            if data.get(name):
+                data[name] = without_control_characters(data[name])
+        return data
 
 
 class NewCodeForm(CodeFieldsForm):

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
 from . import spans
+from .access import parse_id
 from .models import Code, CodeApplication, Membership, SpeakerTurn, Transcript, visible_excerpts_q
 
 
@@ -40,10 +41,9 @@ class Filters:
     @classmethod
     def from_query(cls, query) -> "Filters":
         coder = query.get("coder", "")
-        if coder not in ("", "mine", "consensus") and not coder.isdigit():
-            coder = ""
-        code = query.get("code", "")
-        return cls(coder=coder, code=int(code) if code.isdigit() else None, uncoded=query.get("uncoded") == "1")
+        if coder not in ("", "mine", "consensus"):
+            coder = str(pk) if (pk := parse_id(coder)) is not None else ""
+        return cls(coder=coder, code=parse_id(query.get("code")), uncoded=query.get("uncoded") == "1")
 
     def as_query(self) -> str:
         params = {}

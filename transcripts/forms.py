@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from . import spans
+from .access import parse_id
 from .models import Attribute, Participant, Pseudonym, SpeakerTurn
 from .models import Membership
 
@@ -35,6 +36,12 @@ class SheetUploadForm(forms.Form):
     sheet = forms.FileField(label="Participant sheet", help_text="A .csv or .xlsx file: one row a participant.")
 
 
+class AttributeLabelForm(forms.Form):
+    label = forms.CharField(
+        max_length=100, required=False, help_text="What people read; left empty, it is made from the key again."
+    )
+
+
 class ParticipantForm(forms.Form):
     label = forms.CharField(max_length=50, help_text="A pseudonymous label such as P07; never a real name.")
 
@@ -46,16 +53,16 @@ class ParticipantForm(forms.Form):
             name = f"attr_{attribute.pk}"
             if attribute.kind == Attribute.Kind.CHOICE and attribute.choices:
                 self.fields[name] = forms.ChoiceField(
-                    label=attribute.name, required=False, choices=[("", "—"), *[(c, c) for c in attribute.choices]]
+                    label=attribute.label, required=False, choices=[("", "—"), *[(c, c) for c in attribute.choices]]
                 )
             elif attribute.kind == Attribute.Kind.DATE:
                 self.fields[name] = forms.DateField(
-                    label=attribute.name, required=False, widget=forms.DateInput(attrs={"type": "date"})
+                    label=attribute.label, required=False, widget=forms.DateInput(attrs={"type": "date"})
                 )
             elif attribute.kind == Attribute.Kind.NUMBER:
-                self.fields[name] = forms.DecimalField(label=attribute.name, required=False)
+                self.fields[name] = forms.DecimalField(label=attribute.label, required=False)
             else:
-                self.fields[name] = forms.CharField(label=attribute.name, required=False, max_length=500)
+                self.fields[name] = forms.CharField(label=attribute.label, required=False, max_length=500)
 
     def clean_label(self) -> str:
         label = self.cleaned_data["label"].strip()
@@ -180,9 +187,22 @@ class AccountForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Several rows of the queryset, chosen by id; an id no id column can hold is refused like an unknown one.
+
+    Django passes the ids to an `__in` lookup as they come, and SQLite raises OverflowError on
+    one beyond 64 bits (a server error), where PostgreSQL would only find nothing."""
+
+    def _check_values(self, value):  # noqa: ANN001, ANN202
+        for pk in value:
+            if parse_id(str(pk)) is None:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
+
+
 class AssignForm(forms.Form):
-    transcripts = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
-    coders = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    transcripts = IdMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    coders = IdMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
     overlap = forms.IntegerField(
         label="Double-code (%)", min_value=0, max_value=100, initial=30,
         help_text="This share of the transcripts, drawn at random, goes to a second coder too.",
@@ -216,7 +236,7 @@ class ConsensusForm(forms.Form):
     choice = forms.CharField(max_length=30)
     start = forms.IntegerField(required=False, min_value=0)
     end = forms.IntegerField(required=False, min_value=1)
-    codes = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    codes = IdMultipleChoiceField(queryset=None, required=False)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
     def __init__(self, *args, transcript, **kwargs) -> None:
@@ -225,7 +245,7 @@ class ConsensusForm(forms.Form):
         self.fields["codes"].queryset = transcript.project.codes.all()
 
     def clean_excerpts(self):  # noqa: ANN201
-        ids = [int(part) for part in self.cleaned_data["excerpts"].split(",") if part.strip().isdigit()]
+        ids = [pk for part in self.cleaned_data["excerpts"].split(",") if (pk := parse_id(part)) is not None]
         originals = list(self.transcript.excerpts.filter(pk__in=ids, is_consensus=False).prefetch_related("codes"))
         if not originals or len(originals) != len(set(ids)):
             raise ValidationError("Those excerpts changed meanwhile; reload the page.")
@@ -233,7 +253,7 @@ class ConsensusForm(forms.Form):
 
     def clean_choice(self):  # noqa: ANN201
         choice = self.cleaned_data["choice"]
-        if choice in ("merge", "new") or (choice.startswith("accept:") and choice[7:].isdigit()):
+        if choice in ("merge", "new") or (choice.startswith("accept:") and parse_id(choice[7:]) is not None):
             return choice
         raise ValidationError("Choose how to settle it.")
 

@@ -21,6 +21,10 @@ Interval = tuple[int, int]  # half-open (start, end), in code points
 # DEL, ...), and the byte order mark. One regular expression keeps this fast on big files.
 _UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]")
 _LINE_BREAKS = re.compile("\r\n|[\r\u2028\u2029\x85]")
+# What XML 1.0 cannot carry, and the C1 controls: never stored in a code, so no export can hold
+# them. Word's manual line and page breaks (U+000B, U+000C) are line breaks the writer meant.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_WORD_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
 
 
 def normalize_text(raw: str) -> str:
@@ -418,3 +422,69 @@ def _paragraphs(
             )
         )
     return paragraphs
+
+
+def normalize_with_map(raw: str) -> tuple[str, list[int], list[int]]:
+    """normalize_text(raw), and for each position 0..len(raw) in raw its position in the result.
+
+    Two maps: `down` for starts, `up` for ends. They differ only inside characters that
+    normalisation merges (CRLF, a letter and its combining accents): a start there moves back to
+    the merged character's start, an end forward to its end, so the excerpt holds it whole.
+    """
+    # Step 1, unit by unit: line breaks to LF, control characters and BOMs out.
+    pieces: list[str] = []
+    down1 = [0] * (len(raw) + 1)
+    up1 = [0] * (len(raw) + 1)
+    n = index = 0
+    while index < len(raw):
+        width = 2 if raw.startswith("\r\n", index) else 1
+        piece = normalize_text(raw[index : index + width])
+        down1[index] = up1[index] = n
+        if width == 2:
+            down1[index + 1], up1[index + 1] = n, n + len(piece)
+        pieces.append(piece)
+        n += len(piece)
+        index += width
+    down1[len(raw)] = up1[len(raw)] = n
+    middle = "".join(pieces)
+    # Step 2: NFC over the whole, by groups that compose only among themselves.
+    down2, up2 = _nfc_maps(middle)
+    text = unicodedata.normalize("NFC", middle)
+    if text != normalize_text(raw):  # cannot happen unless normalize_text changes; never store a wrong map
+        raise ValueError("the offset map does not reproduce the normalised text")
+    return text, [down2[i] for i in down1], [up2[i] for i in up1]
+
+
+def _nfc_maps(text: str) -> tuple[list[int], list[int]]:
+    identity = list(range(len(text) + 1))
+    if unicodedata.is_normalized("NFC", text):
+        return identity, identity
+    # Clusters start at characters of combining class 0; neighbours are merged while NFC joins them.
+    starts = [i for i, ch in enumerate(text) if i == 0 or unicodedata.combining(ch) == 0] + [len(text)]
+    groups: list[tuple[int, int]] = []
+    begin = 0
+    for a, b in zip(starts[1:-1], starts[2:], strict=False):
+        if unicodedata.normalize("NFC", text[begin:b]) == unicodedata.normalize("NFC", text[begin:a]) + unicodedata.normalize(
+            "NFC", text[a:b]
+        ):
+            groups.append((begin, a))
+            begin = a
+    if text:
+        groups.append((begin, len(text)))
+    down = [0] * (len(text) + 1)
+    up = [0] * (len(text) + 1)
+    n = 0
+    for a, b in groups:
+        size = len(unicodedata.normalize("NFC", text[a:b]))
+        down[a] = up[a] = n
+        for i in range(a + 1, b):
+            down[i], up[i] = n, n + size
+        n += size
+    down[len(text)] = up[len(text)] = n
+    return down, up
+
+
+def without_control_characters(text: str) -> str:
+    """`text` with Word's line and page breaks as line feeds and other control characters removed;
+    tab, line feed and carriage return stay."""
+    return _CONTROLS.sub("", text.translate(_WORD_BREAKS))

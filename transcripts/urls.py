@@ -1,19 +1,25 @@
 from django.urls import path
 
 from . import views
+from .views.project_import import project_import, project_import_confirm
+from .views.exchange import project_export
 from .views.projects import project_create
 
 urlpatterns = [
     path("", views.project_list, name="project_list"),
     # Before the project's own pages: "new" is refused as a short name for this reason.
     path("projects/new/", project_create, name="project_create"),
+    path("projects/new/import/", project_import, name="project_import"),
+    path("projects/new/import/confirm/", project_import_confirm, name="project_import_confirm"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
+    path("projects/<slug:slug>/export.qdpx", project_export, name="project_export"),
     path("projects/<slug:slug>/import/", views.import_transcripts, name="import_transcripts"),
     path("projects/<slug:slug>/participants/", views.participant_list, name="participant_list"),
     path("projects/<slug:slug>/participants/add/", views.participant_create, name="participant_create"),
     path("projects/<slug:slug>/participants/sheet/", views.participant_sheet_preview, name="participant_sheet_preview"),
     path("projects/<slug:slug>/participants/sheet/import/", views.participant_sheet_import, name="participant_sheet_import"),
+    path("projects/<slug:slug>/attributes/<int:attribute_id>/label/", views.attribute_label, name="attribute_label"),
     path("projects/<slug:slug>/pseudonyms/", views.pseudonym_list, name="pseudonym_list"),
     path("projects/<slug:slug>/pseudonyms/<int:pseudonym_id>/delete/", views.pseudonym_delete, name="pseudonym_delete"),
     path("projects/<slug:slug>/codes.css", views.codes_css, name="codes_css"),

@@ -39,7 +39,7 @@ class ReviewFlowTests(BrowserTestCase):
         page.wait_for_selector("th:nth-child(4) a:has-text('▼'), th:nth-child(4) a:has-text('▲')")
         assert "sort=" in page.url
         # A filter applied with htmx narrows the figures and keeps them in the address.
-        page.click("summary:has-text('organization_type')")
+        page.click("summary:has-text('Organization type')")
         page.check("input[name^='a'][value='Harm reduction program']")
         page.check("input[name='no_interviewer']")
         page.click("#review-filters button[type=submit]")
@@ -75,7 +75,7 @@ class ReviewFlowTests(BrowserTestCase):
         self.go(page, "review_matrix")
         page.wait_for_selector(".heat-table")
         self.screenshot(page, "review-matrix-participants")
-        page.click(".matrix-switch a:has-text('organization_type')")
+        page.click(".matrix-switch a:has-text('Organization type')")
         page.wait_for_selector(".heat-table .people")
         self.screenshot(page, "review-matrix-attribute")
         page.locator(".heat-table td.heat a").first.click()

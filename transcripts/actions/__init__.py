@@ -11,6 +11,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
     participants  participants and participant sheets
     coding        excerpts created, changed, deleted, undone; coding search hits
+    project_import  a REFI-QDA project (.qdpx, .qde) brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
 """
@@ -31,7 +32,7 @@ from .codebook import (
     reorder_code,
     set_exemplar,
 )
-from .coding import UNDOABLE, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
+from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
 from .members import (
     change_role,
     confirm_second_factor,
@@ -41,10 +42,19 @@ from .members import (
     set_role,
 )
 from .projects import create_project
+from .project_import import (
+    FileUser,
+    ImportResult,
+    PreparedImport,
+    import_project,
+    prepare_project_import,
+    read_project_file,
+)
 from .participants import (
     LABEL_IN_NAME,
     SheetResult,
     canonical_label,
+    change_attribute_label,
     import_participant_sheet,
     participant_for_label,
     read_participant_sheet,
@@ -93,6 +103,7 @@ __all__ = [
     "set_exemplar",
     # coding
     "UNDOABLE",
+    "DuplicateCoding",
     "change_excerpt",
     "code_search_hits",
     "create_excerpt",
@@ -107,10 +118,18 @@ __all__ = [
     "remove_member",
     "remove_second_factor",
     "set_role",
+    # project_import
+    "FileUser",
+    "ImportResult",
+    "PreparedImport",
+    "import_project",
+    "prepare_project_import",
+    "read_project_file",
     # participants
     "LABEL_IN_NAME",
     "SheetResult",
     "canonical_label",
+    "change_attribute_label",
     "import_participant_sheet",
     "participant_for_label",
     "read_participant_sheet",

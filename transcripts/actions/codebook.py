@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from .. import audit
+from ..spans import without_control_characters
 from ..codebook import EDITABLE, LABELS, Change
 from ..interop.codebook import TEXT_FIELDS, Theme
 from ..models import Code, CodeApplication, Excerpt, Project
@@ -250,8 +251,9 @@ def plan_import(project: Project, themes: list[Theme]) -> list[PlannedCode]:
     def visit(items: list[Theme], parent_key: tuple[str, ...], parent_names: tuple[str, ...], depth: int) -> None:
         seen: set[str] = set()
         for theme in items:
+            _clean(theme)
             if theme.name.lower() in seen:
-                theme.name = f"{theme.name} ({len(seen) + 1})"  # two siblings of one name in the file
+                theme.name = sibling_name(theme.name, seen)  # two siblings of one name in the file
             seen.add(theme.name.lower())
             code = by_guid.get(theme.guid) or paths.get((*parent_key, theme.name.lower()))
             if code is None:
@@ -272,6 +274,25 @@ def plan_import(project: Project, themes: list[Theme]) -> list[PlannedCode]:
     return plan
 
 
+def _clean(theme: Theme) -> None:
+    """The control characters no code may hold (a file can carry them) out of the theme's name and texts."""
+    theme.name = " ".join(without_control_characters(theme.name).split()) or "Unnamed code"
+    for name in TEXT_FIELDS:
+        setattr(theme, name, without_control_characters(getattr(theme, name) or ""))
+
+
+def sibling_name(name: str, taken: set[str]) -> str:
+    """`name` with the first free " (n)" after it, shortened first so it stays within Code.name's limit."""
+    limit = Code._meta.get_field("name").max_length
+    n = len(taken) + 1
+    while True:
+        suffix = f" ({n})"
+        candidate = name[: limit - len(suffix)].rstrip() + suffix
+        if candidate.lower() not in taken:
+            return candidate
+        n += 1
+
+
 def _names(code: Code, by_pk: dict[int, Code]) -> tuple[str, ...]:
     names, node = [], code
     while node is not None:
@@ -284,7 +305,8 @@ def _names(code: Code, by_pk: dict[int, Code]) -> tuple[str, ...]:
 def apply_import(project: Project, themes: list[Theme], *, by, source: str) -> tuple[int, int]:
     """Create and update codes as plan_import() says, in one transaction; (created, updated)."""
     plan = plan_import(project, themes)
-    taken = set(str(g) for g in Code.objects.filter(guid__in=[p.theme.guid for p in plan if p.theme.guid]).values_list("guid", flat=True))
+    # A GUID need only be unique within the project; a file that repeats one gets a new GUID for the repeat.
+    taken = set(str(g) for g in project.codes.filter(guid__in=[p.theme.guid for p in plan if p.theme.guid]).values_list("guid", flat=True))
     made: dict[tuple[str, ...], Code] = {}
     created = updated = 0
     for planned in plan:
@@ -296,6 +318,7 @@ def apply_import(project: Project, themes: list[Theme], *, by, source: str) -> t
                 fields["color"] = theme.color
             if theme.guid and theme.guid not in taken:
                 fields["guid"] = uuid.UUID(theme.guid)
+                taken.add(theme.guid)
             code = create_code(project, by=by, parent=parent, name=theme.name, archived=theme.archived, **fields)
             created += 1
         else:

@@ -5,11 +5,80 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from .. import audit, spans
 from ..models import AuditEvent, Code, CodeApplication, Excerpt, Project, Transcript
 from .base import StaleEdit, excerpt_state
+
+
+class DuplicateCoding(ValidationError):
+    """The coder already has an excerpt of exactly this span with one of these codes; it would
+    count twice in the quotes and in every figure."""
+
+    def __init__(self, existing: Excerpt, code_names: Sequence[str], *, mine: bool = True) -> None:
+        who = "You already coded" if mine else "Its coder already coded"
+        super().__init__(
+            f"{who} exactly this passage with {', '.join(code_names)}; a second excerpt would count twice."
+        )
+        self.existing = existing
+
+
+def _duplicate_of(excerpt: Excerpt, code_ids: Sequence[int], *, by) -> DuplicateCoding | None:
+    """The refusal to give when another excerpt of the same coder covers exactly the same span
+    with one of `code_ids` (consensus excerpts compared only with consensus excerpts)."""
+    twin = (
+        Excerpt.objects.filter(
+            transcript_id=excerpt.transcript_id,
+            coder_id=excerpt.coder_id,
+            start=excerpt.start,
+            end=excerpt.end,
+            is_consensus=excerpt.is_consensus,
+            applications__code_id__in=code_ids,
+        )
+        .exclude(pk=excerpt.pk)
+        .order_by("pk")
+        .first()
+    )
+    if twin is None:
+        return None
+    names = Code.objects.filter(pk__in=code_ids, applications__excerpt=twin).order_by("name").values_list("name", flat=True)
+    return DuplicateCoding(twin, list(names), mine=by.pk == excerpt.coder_id)
+
+
+def _apply_codes_unless_duplicate(excerpt: Excerpt, code_ids: list[int], *, by) -> int:
+    """Apply the codes to a new excerpt, in one statement that inserts nothing when the coder
+    already has an excerpt of the same span with one of them; returns how many were applied.
+
+    One INSERT ... SELECT ... WHERE NOT EXISTS rather than a look then a write, so coding costs
+    no extra query; run after the audit row, whose lock orders the coding writes, it sees
+    every duplicate committed before it.
+    """
+    twins = (
+        CodeApplication.objects.filter(
+            excerpt__transcript_id=excerpt.transcript_id,
+            excerpt__coder_id=excerpt.coder_id,
+            excerpt__start=excerpt.start,
+            excerpt__end=excerpt.end,
+            excerpt__is_consensus=excerpt.is_consensus,
+            code_id__in=code_ids,
+        )
+        .exclude(excerpt_id=excerpt.pk)
+        .values("pk")
+    )
+    twins_sql, twins_params = twins.query.sql_with_params()
+    q = connection.ops.quote_name
+    applications, codes = q(CodeApplication._meta.db_table), q(Code._meta.db_table)
+    sql = (
+        f"INSERT INTO {applications} ({q('excerpt_id')}, {q('code_id')}, {q('applied_by_id')}, {q('applied_at')}, "
+        f"{q('is_exemplar')}) SELECT %s, {codes}.{q('id')}, %s, %s, %s FROM {codes} "
+        f"WHERE {codes}.{q('id')} IN ({', '.join(['%s'] * len(code_ids))}) AND NOT EXISTS ({twins_sql})"
+    )
+    applied_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [excerpt.pk, by.pk, applied_at, False, *code_ids, *twins_params])
+        return cursor.rowcount
 
 
 @transaction.atomic
@@ -48,16 +117,12 @@ def create_excerpt(
         if existing.transcript_id != transcript.pk or existing.coder_id != by.pk:
             raise ValidationError("This request token was already used for something else.") from None
         return existing
-    CodeApplication.objects.bulk_create(
-        CodeApplication(excerpt=excerpt, code=code, applied_by=by) for code in dict.fromkeys(codes)
-    )
-    audit.record(
-        "excerpt.created",
-        by=by,
-        project=transcript.project_id,
-        obj=excerpt,
-        after=excerpt_state(excerpt, [code.pk for code in codes]),
-    )
+    code_ids = [code.pk for code in dict.fromkeys(codes)]
+    audit.record("excerpt.created", by=by, project=transcript.project_id, obj=excerpt, after=excerpt_state(excerpt, code_ids))
+    # The codes go on after the audit row: its lock (PostgreSQL's advisory lock, SQLite's write
+    # lock) orders coding writes, so two tabs coding the same span cannot both get through.
+    if _apply_codes_unless_duplicate(excerpt, code_ids, by=by) != len(code_ids):
+        raise _duplicate_of(excerpt, code_ids, by=by) or ValidationError("A code you chose was deleted meanwhile.")
     return excerpt
 
 
@@ -133,6 +198,9 @@ def change_excerpt(
     excerpt.save(update_fields=fields)
     after = excerpt_state(excerpt, new_code_ids)
     audit.record(verb, by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before, after=after)
+    # Checked after the audit row, under its lock, like a new excerpt (create_excerpt).
+    if (codes is not None or "start" in fields) and (duplicate := _duplicate_of(excerpt, new_code_ids, by=by)):
+        raise duplicate
     excerpt.code_ids = list(new_code_ids)
     return excerpt
 
@@ -191,7 +259,14 @@ def undo_last(transcript: Transcript, *, by) -> str:
         obj=excerpt,
         after={"undid": event.pk, **result, "transcript": transcript.pk},
     )
+    if event.verb != "excerpt.created" and (duplicate := _duplicate_of(excerpt, _codes_of(result), by=by)):
+        raise duplicate
     return message
+
+
+def _codes_of(result: dict) -> list[int]:
+    """The codes an undo left on its excerpt."""
+    return (result.get("restored") or result["after"])["codes"]
 
 
 def _undo_creation(excerpt: Excerpt | None) -> tuple[Excerpt, str, dict]:

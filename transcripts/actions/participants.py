@@ -97,6 +97,7 @@ def _sheet_attributes(project: Project, sheet, kinds: dict[str, str]) -> dict[st
             attribute = Attribute.objects.create(
                 project=project,
                 name=column.name,
+                label=Attribute.label_for(column.name),
                 kind=kind,
                 choices=sorted({row.values.get(column.name, "") for row in sheet.rows} - {""}) if kind == "choice" else [],
                 order=order,
@@ -108,6 +109,24 @@ def _sheet_attributes(project: Project, sheet, kinds: dict[str, str]) -> dict[st
                 attribute.save(update_fields=["choices"])
         attributes[column.name] = attribute
     return attributes
+
+
+@transaction.atomic
+def change_attribute_label(attribute: Attribute, label: str, *, by) -> None:
+    """Rename what people read for an attribute; its key (the sheet's header) stays."""
+    before = attribute.label
+    attribute.label = label.strip() or Attribute.label_for(attribute.name)
+    if attribute.label == before:
+        return
+    attribute.save(update_fields=["label"])
+    audit.record(
+        "attribute.relabelled",
+        by=by,
+        project=attribute.project_id,
+        obj=attribute,
+        before={"name": attribute.name, "label": before},
+        after={"name": attribute.name, "label": attribute.label},
+    )
 
 
 def _parsed_rows(sheet, attributes: dict[str, Attribute]) -> list[tuple[str, dict]]:

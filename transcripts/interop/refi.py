@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from .codebook import FIELD_LABELS, TEXT_FIELDS, Theme, walk
+from .qdpx.model import describe_left_out
 from .readers.base import MB, ImportRefused, describe_size, quoted
 from .readers.safety import check_filename, check_members, extension_of, find_member, parse_xml_document, read_member
 
@@ -131,7 +132,7 @@ def read_codebook(filename: str, data: bytes, *, max_bytes: int = MAX_XML_BYTES)
     notes: list[str] = []
     if extension == ".qdpx":
         data, inner = _project_from_zip(name, data, max_bytes)
-        notes.append(f"Read the codebook of {quoted(inner)} inside the project file; sources and coding were not imported.")
+        notes.append(f"Read the codebook of {quoted(inner)} inside the project file.")
     root = _parse(name, data)
     try:
         return _codebook(name, root, notes)
@@ -178,6 +179,13 @@ def _codebook(name: str, root: ET.Element, notes: list[str]) -> ImportedCodebook
             raise ImportRefused(f"{quoted(name)} is a REFI-QDA project without a codebook.")
     else:
         raise ImportRefused(f"{quoted(name)} is XML but not a REFI-QDA codebook (its root element is <{kind}>).")
+    if kind == "Project":
+        left_out = project_left_out(root)
+        if left_out:
+            notes.append(
+                f"Only the codebook is imported here: {left_out} in the file are not. "
+                "To bring a whole project in, import it from the project list as a new project."
+            )
     namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     if namespace not in (CODEBOOK_NS, "urn:QDA-XML:project:1.0"):
         notes.append("The file does not use the REFI-QDA namespace; it was read as if it did.")
@@ -196,6 +204,48 @@ def _codebook(name: str, root: ET.Element, notes: list[str]) -> ImportedCodebook
         raise ImportRefused(f"{quoted(name)} has more than {MAX_CODES:,} codes, which is more than peercoding imports.")
     notes.extend(reader.summary())
     return ImportedCodebook(themes=themes, origin=root.get("origin", ""), notes=notes)
+
+
+# What a codebook import leaves behind in a project file, in the order the sentence names it.
+_PROJECT_PARTS = {
+    "TextSource": ("text source", "text sources"),
+    "PlainTextSelection": ("text selection", "text selections"),
+    "Coding": ("coding", "codings"),
+    "Note": ("note", "notes"),
+    "Case": ("case", "cases"),
+    "Variable": ("variable", "variables"),
+}
+# The rest as interop.qdpx counts it (its LEFT_OUT_NOUNS), by element.
+_PROJECT_MEDIA = {
+    "PDFSource": "pdf_source",
+    "PictureSource": "picture_source",
+    "AudioSource": "audio_source",
+    "VideoSource": "video_source",
+    "PDFSelection": "pdf_selection",
+    "PictureSelection": "picture_selection",
+    "AudioSelection": "audio_selection",
+    "VideoSelection": "video_selection",
+    "Transcript": "media_transcript",
+    "Set": "set",
+    "Graph": "graph",
+    "Link": "link",
+}
+
+
+def project_left_out(root: ET.Element) -> str:
+    """ "2 text sources, 158 text selections, 205 codings and 1 graph": what a project holds besides its codebook."""
+    counts: dict[str, int] = {}
+    for element in root.iter():
+        local = _local(element.tag)
+        if local in _PROJECT_PARTS or local in _PROJECT_MEDIA:
+            counts[local] = counts.get(local, 0) + 1
+    parts = [f"{n:,} {_PROJECT_PARTS[k][n != 1]}" for k in _PROJECT_PARTS if (n := counts.get(k, 0))]
+    rest = describe_left_out({_PROJECT_MEDIA[k]: n for k, n in counts.items() if k in _PROJECT_MEDIA})
+    if rest:
+        return ", ".join([*parts, rest])
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return "".join(parts)
 
 
 class _Reader:

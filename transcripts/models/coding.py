@@ -73,7 +73,9 @@ class Code(models.Model):
     atypical_example = models.TextField(blank=True)
     order = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(default=False)
-    guid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True, help_text="Stable id for REFI-QDA.")
+    # Unique within its project only (code_unique_guid): a codebook or a project imported into a
+    # second project keeps the GUIDs the other tool gave its codes.
+    guid = models.UUIDField(default=uuid.uuid4, editable=False, help_text="Stable id for REFI-QDA.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +90,7 @@ class Code(models.Model):
             models.UniqueConstraint(
                 Lower("name"), "project", condition=models.Q(parent__isnull=True), name="code_unique_top_name"
             ),
+            models.UniqueConstraint(fields=["project", "guid"], name="code_unique_guid"),
             models.CheckConstraint(condition=~models.Q(name=""), name="code_name_not_empty"),
             models.CheckConstraint(condition=models.Q(color__startswith="#"), name="code_color_hex"),
         ]

@@ -206,7 +206,10 @@ class Attribute(models.Model):
         CHOICE = "choice", "Choice"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attributes")
+    # The key: a sheet's column header, kept for exports, commands and sheets imported again.
     name = models.CharField(max_length=100)
+    # What people read on the pages; from the key by default ("years_as_peer": "Years as peer").
+    label = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
     choices = models.JSONField(default=list, blank=True, help_text="Allowed values of a choice attribute.")
     order = models.PositiveIntegerField(default=0)
@@ -219,7 +222,21 @@ class Attribute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label or self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.label:
+            self.label = self.label_for(self.name)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "label"}
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def label_for(key: str) -> str:
+        """The label a key reads as: "years_as_peer" -> "Years as peer"; a header already written
+        for people ("Years as a peer", "ID") keeps its own capitals."""
+        words = " ".join(key.replace("_", " ").split())
+        return words[:1].upper() + words[1:]
 
     def parse(self, raw: str) -> tuple[str, Decimal | None, datetime.date | None]:
         """Validate a value as written; return (canonical text, number, date).
@@ -236,6 +253,9 @@ class Attribute(models.Model):
                 raise ValidationError(f"{self.name}: {raw!r} is not a number.") from None
             if not number.is_finite():
                 raise ValidationError(f"{self.name}: {raw!r} is not a number.")
+            # AttributeValue.number holds 20 digits, 6 after the point: PostgreSQL refuses more before it.
+            if abs(number) >= 10**14:
+                raise ValidationError(f"{self.name}: {raw!r} is too large; numbers up to 14 digits are kept.")
             text = format(number.normalize(), "f")
             return text, number, None
         if self.kind == self.Kind.DATE:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from ..access import parse_id
 from ..models import (
     Attribute,
     AttributeValue,
@@ -120,8 +121,8 @@ def _ids(raw: list[str], allowed: set[int]) -> tuple[int, ...]:
     """The ids that name objects of this project; anything else is ignored."""
     ids = []
     for item in raw:
-        if item.isdigit() and int(item) in allowed and int(item) not in ids:
-            ids.append(int(item))
+        if (pk := parse_id(item)) in allowed and pk not in ids:
+            ids.append(pk)
     return tuple(sorted(ids))
 
 

@@ -299,11 +299,11 @@ def describe(filters: ReviewFilters, options: FilterOptions) -> list[str]:
     parts = []
     for item in filters.attributes:
         if item.values:
-            parts.append(f"{item.attribute.name}: {' or '.join(item.values)}")
+            parts.append(f"{item.attribute.label}: {' or '.join(item.values)}")
         else:
             low = query_value(item.low) if item.low is not None else "…"
             high = query_value(item.high) if item.high is not None else "…"
-            parts.append(f"{item.attribute.name}: {low} to {high}")
+            parts.append(f"{item.attribute.label}: {low} to {high}")
     names = {u.pk: u.get_username() for u in options.coders}
     if filters.coders:
         parts.append("coded by " + ", ".join(names[pk] for pk in filters.coders))

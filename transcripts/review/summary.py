@@ -168,15 +168,19 @@ class ThemeRow:
     own: Counts
     total: Counts  # with its subthemes
     has_children: bool
-    bar: str = "w-0"
+    bar: str = "w-0"  # its participants as a share of those in scope, as a width class
     url: str = ""  # its quotes, set by the view; "1" or "0" (with subthemes or not) goes last
 
 
 SORT_KEYS = ("codebook", "name", *MEASURES)
 
 
-def theme_summary(project: Project, filters: ReviewFilters, tree: Tree) -> list[ThemeRow]:
-    """Every code in codebook order with its own and rolled-up counts (one query)."""
+def theme_summary(project: Project, filters: ReviewFilters, tree: Tree, *, out_of: int = 0) -> list[ThemeRow]:
+    """Every code in codebook order with its own and rolled-up counts (one query).
+
+    Each row's bar is its participants as a share of `out_of` (the participants in scope), so a
+    bar labelled "6 of 20" fills 30% of its track; without `out_of` the bars stay empty.
+    """
     if not tree.codes:
         return []
     own, total = counts_by_code(filters.application_queryset(project), tree)
@@ -190,9 +194,8 @@ def theme_summary(project: Project, filters: ReviewFilters, tree: Tree) -> list[
         )
         for code in tree.codes
     ]
-    most = max((row.total.participants for row in rows), default=0)
     for row in rows:
-        row.bar = width_class(row.total.participants, most)
+        row.bar = width_class(row.total.participants, out_of)
     return rows
 
 
@@ -223,7 +226,8 @@ def sort_rows(rows: list[ThemeRow], key: str) -> list[ThemeRow]:
 
 
 def width_class(value: int, most: int) -> str:
-    """A bar width as one of the classes w-0, w-2 ... w-100 (no inline styles under our CSP)."""
+    """`value` as a share of `most`, as one of the classes w-0, w-2 ... w-100 (no inline styles
+    under our CSP); anything above nothing shows at least w-2."""
     if most <= 0 or value <= 0:
         return "w-0"
     return f"w-{max(2, round(50 * value / most) * 2)}"

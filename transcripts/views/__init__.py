@@ -28,6 +28,7 @@ from .codebook import (
 from .deidentify import pseudonym_delete, pseudonym_list, transcript_deidentify
 from .imports import import_transcripts, transcript_speakers
 from .participants import (
+    attribute_label,
     participant_create,
     participant_list,
     participant_sheet_import,
@@ -87,6 +88,7 @@ __all__ = [
     "excerpt_update",
     "transcript_state",
     "import_transcripts",
+    "attribute_label",
     "participant_create",
     "participant_list",
     "participant_sheet_import",

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import actions
-from ..access import get_project_for_member, get_transcript_for_member, require
+from ..access import get_project_for_member, get_transcript_for_member, parse_id, require
 from ..agreement import units
 from ..agreement.loading import coders_by_transcript, load_codings
 from ..coding_page import initials
@@ -43,9 +43,9 @@ class AgreementChoice:
 
 def _read_choice(request, coded: dict[int, dict[int, int]], known_coders: set[int]) -> AgreementChoice:
     transcript = request.GET.get("transcript", "all")
-    if transcript != "all" and not (transcript.isdigit() and int(transcript) in coded):
-        transcript = "all"
-    coders = [int(c) for c in request.GET.getlist("coders") if c.isdigit() and int(c) in known_coders]
+    if transcript != "all":
+        transcript = str(pk) if (pk := parse_id(transcript)) in coded else "all"
+    coders = [pk for c in request.GET.getlist("coders") if (pk := parse_id(c)) in known_coders]
     coders = list(dict.fromkeys(coders))
     if not request.GET.getlist("coders"):
         # By default the two people who double-coded the most transcripts together.
@@ -58,10 +58,11 @@ def _read_choice(request, coded: dict[int, dict[int, int]], known_coders: set[in
         if pairs:
             coders = list(max(pairs.items(), key=lambda item: (item[1], -item[0][0], -item[0][1]))[0])
     threshold = request.GET.get("threshold", "50")
-    threshold = int(threshold) if threshold.isdigit() and 1 <= int(threshold) <= 100 else 50
+    threshold = parse_id(threshold)
+    threshold = threshold if threshold is not None and 1 <= threshold <= 100 else 50
     code = request.GET.get("code", "")
-    if code != "all" and not code.isdigit():
-        code = ""
+    if code != "all":
+        code = str(pk) if (pk := parse_id(code)) is not None else ""
     return AgreementChoice(transcript=transcript, coders=coders, threshold=threshold, code=code)
 
 
@@ -183,7 +184,7 @@ def reconcile(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
     require(membership.can_manage())
     originals = list(transcript.excerpts.filter(is_consensus=False).for_transcript_page())
     everyone = sorted({e.coder for e in originals}, key=lambda u: u.get_username())
-    wanted = [int(c) for c in request.GET.getlist("coders") if c.isdigit()]
+    wanted = [pk for c in request.GET.getlist("coders") if (pk := parse_id(c)) is not None]
     coders = [u for u in everyone if u.pk in wanted] if len(wanted) >= 2 else everyone
     coder_ids = [u.pk for u in coders]
     by_id = {e.pk: e for e in originals}
@@ -233,7 +234,7 @@ def reconcile_settle(request: HtmxHttpRequest, transcript_id: int) -> HttpRespon
     require(membership.can_manage())
     form = ConsensusForm(request.POST, transcript=transcript)
     back = reverse("reconcile", args=[transcript.pk])
-    kept = [c for c in request.POST.getlist("keep_coders") if c.isdigit()]
+    kept = [pk for c in request.POST.getlist("keep_coders") if (pk := parse_id(c)) is not None]
     if kept:
         back += "?" + urlencode({"coders": kept}, doseq=True)
     try:

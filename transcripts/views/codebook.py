@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from .. import actions, codebook
-from ..access import get_code_for_member, get_project_for_member, require
+from ..access import get_code_for_member, get_project_for_member, parse_id, require
 from ..codebook_forms import CodebookUploadForm, CodeFieldsForm, ExportForm, MergeForm, MoveForm, NewCodeForm
 from ..http import HtmxHttpRequest
 from ..interop import refi
@@ -239,7 +239,7 @@ def _render_code_detail(request, code: Code, membership) -> HttpResponse:
 def code_exemplar(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     code, membership = get_code_for_member(request.user, code_id)
     require(membership.is_lead())
-    application = get_object_or_404(code.applications, pk=request.POST.get("application") or 0)
+    application = get_object_or_404(code.applications, pk=parse_id(request.POST.get("application")) or 0)
     marked = request.POST.get("exemplar") == "1"
     actions.set_exemplar(application, marked, by=request.user)
     if not request.htmx:

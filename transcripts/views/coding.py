@@ -11,13 +11,14 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from .. import actions, coding_page, colours, spans
-from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, require
+from ..access import get_excerpt_for_member, get_project_for_member, get_transcript_for_member, parse_id, require
 from ..http import HtmxHttpRequest
 from ..middleware import not_activity
 from ..models import Code, Excerpt
@@ -27,7 +28,7 @@ PARTIALS = {"coding-area", "code-panel", "excerpt-panel"}
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _render_page(
@@ -115,7 +116,7 @@ def _codes_from(request, codebook: list[Code]) -> list[Code]:
     """The codes the form names, from the project's codebook; ValidationError for a code that is
     not in it (another project's, deleted) or archived."""
     raw = request.POST.get("codes", "")
-    ids = [int(part) for part in raw.split(",") if part.strip().isdigit()]
+    ids = [pk for part in raw.split(",") if (pk := parse_id(part)) is not None]
     usable = {code.pk: code for code in codebook if not code.archived}
     codes = [usable[pk] for pk in dict.fromkeys(ids) if pk in usable]
     if len(codes) != len(set(ids)):
@@ -172,15 +173,28 @@ def _done(
     return response
 
 
-def _refused(request, transcript, membership, message: str, *, status: int = 200, excerpt=None) -> HttpResponse:
+def _refused(
+    request, transcript, membership, message: str, *, status: int = 200, excerpt=None, link: str = ""
+) -> HttpResponse:
+    """The refusal in the excerpt panel (with `link` to the excerpt it concerns) and as a notice."""
+    shown = format_html('{} <a href="{}" class="existing-excerpt">Open that excerpt</a>.', message, link) if link else message
     if not request.htmx:
-        messages.error(request, message)
+        messages.error(request, shown)
         return redirect("transcript_detail", transcript.pk)
     response = _render_page(
-        request, transcript, membership, partial="excerpt-panel", excerpt=excerpt, status=status, error=message
+        request, transcript, membership, partial="excerpt-panel", excerpt=excerpt, status=status, error=shown
     )
     trigger_client_event(response, "notify", {"level": "error", "message": message})
     return response
+
+
+def _refusal(error: ValidationError) -> dict:
+    """The refusal's words, and for a duplicate coding the link to the excerpt already there."""
+    refusal = {"message": " ".join(error.messages)}
+    if isinstance(error, actions.DuplicateCoding):
+        url = reverse("transcript_detail", args=[error.existing.transcript_id])
+        refusal["link"] = f"{url}?excerpt={error.existing.pk}"
+    return refusal
 
 
 @login_required
@@ -214,7 +228,7 @@ def excerpt_create(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse
                 client_token=request.POST.get("client_token") or None,
             )
     except ValidationError as error:
-        return _refused(request, transcript, membership, " ".join(error.messages))
+        return _refused(request, transcript, membership, **_refusal(error))
     applied = [code.pk for code in dict.fromkeys(codes)]
     message = f"Coded with {', '.join(code.name for code in dict.fromkeys(codes))}."
     if new_name:  # a new code has no colour on the page yet: refresh rather than patch
@@ -267,7 +281,7 @@ def excerpt_update(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
     except actions.StaleEdit as stale:
         return _stale(request, transcript, membership, excerpt, str(stale))
     except ValidationError as error:
-        return _refused(request, transcript, membership, " ".join(error.messages), excerpt=excerpt)
+        return _refused(request, transcript, membership, excerpt=excerpt, **_refusal(error))
     applied = excerpt.code_ids
     patch = _patch(count=0, pk=0, version=1, excerpt=_entry(excerpt, membership, applied))
     return _done(
@@ -319,5 +333,5 @@ def coding_undo(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
     try:
         message = actions.undo_last(transcript, by=request.user)
     except ValidationError as error:
-        return _refused(request, transcript, membership, " ".join(error.messages))
+        return _refused(request, transcript, membership, **_refusal(error))
     return _done(request, transcript, membership, None, message)

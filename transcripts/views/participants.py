@@ -6,12 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import actions, audit
 from ..access import get_project_for_member, require
-from ..forms import ParticipantForm, SheetUploadForm
+from ..forms import AttributeLabelForm, ParticipantForm, SheetUploadForm
 from ..http import HtmxHttpRequest
 from ..interop.readers import ImportRefused, ParticipantSheet, SheetColumn, SheetRow
 from ..models import Attribute, AttributeValue, Participant
@@ -46,6 +47,23 @@ def participant_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "sheet_form": SheetUploadForm() if membership.can_manage() else None,
     }
     return render(request, "transcripts/participant_list.html", context)
+
+
+@login_required
+@require_POST
+def attribute_label(request: HtmxHttpRequest, slug: str, attribute_id: int) -> HttpResponse:
+    """Rename what people read for an attribute (its key stays, for exports and commands)."""
+    project, membership = get_project_for_member(request.user, slug)
+    require(membership.can_manage())
+    attribute = get_object_or_404(project.attributes, pk=attribute_id)
+    form = AttributeLabelForm(request.POST)
+    if form.is_valid():
+        actions.change_attribute_label(attribute, form.cleaned_data["label"], by=request.user)
+        messages.success(request, f"{attribute.name} now reads “{attribute.label}”.")
+    else:
+        for error in form.errors.get("label", []):
+            messages.error(request, f"{attribute.label}: {error}")
+    return redirect(f"{reverse('participant_list', args=[project.slug])}#attribute-labels")
 
 
 @login_required

@@ -22,7 +22,7 @@ from django_htmx.http import trigger_client_event
 
 from .. import actions, review
 from ..review import reports
-from ..access import get_excerpt_for_member, get_project_for_member, require
+from ..access import get_excerpt_for_member, get_project_for_member, parse_id, require
 from ..http import HtmxHttpRequest, safe_redirect_target
 from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
@@ -72,7 +72,7 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
             groups.append(
                 {
                     "kind": "range",
-                    "label": attribute.name,
+                    "label": attribute.label,
                     "input": "number" if attribute.kind == Attribute.Kind.NUMBER else "date",
                     "low": (key + "_min", review.query_value(current.low) if current and current.low is not None else ""),
                     "high": (key + "_max", review.query_value(current.high) if current and current.high is not None else ""),
@@ -82,7 +82,7 @@ def filter_groups(options: review.FilterOptions, filters: review.ReviewFilters) 
         else:
             chosen = set(current.values) if current else set()
             items = [(v, v, v in chosen) for v in options.values.get(attribute.pk, [])]
-            groups.append({**_choices(attribute.name, key, items), "open": bool(chosen)})
+            groups.append({**_choices(attribute.label, key, items), "open": bool(chosen)})
     coders = [(u.pk, u.get_full_name() or u.get_username(), u.pk in filters.coders) for u in options.coders]
     participants = [(p.pk, p.label, p.pk in filters.participants) for p in options.participants]
     transcripts = [(t.pk, t.title, t.pk in filters.transcripts) for t in options.transcripts]
@@ -126,7 +126,8 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "codebook")
     if sort.lstrip("-") not in review.SORT_KEYS:
         sort = "codebook"
-    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree), sort)
+    n_participants = review.scope_participants(page.project, page.filters)
+    rows = review.sort_rows(review.theme_summary(page.project, page.filters, page.tree, out_of=n_participants), sort)
     quotes_url = id_url("review_quotes", page.project.slug)
     query = page.filters.as_query()
     for row in rows:  # reversed once, not six times a row in the template
@@ -139,7 +140,7 @@ def review_summary(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         sort=sort,
         columns=columns,
         name_sort="-name" if sort == "name" else "name",
-        n_participants=review.scope_participants(page.project, page.filters),
+        n_participants=n_participants,
         keep=[("sort", sort)],
     )
     return _render(request, "transcripts/review_summary.html", context)
@@ -159,7 +160,7 @@ def review_quotes(request: HtmxHttpRequest, slug: str, code_id: int) -> HttpResp
     subthemes = request.GET.get("subthemes", "1") == "1"
     ids = review.quote_ids(page.project, page.filters, page.tree, code, subthemes=subthemes)
     pages = max(1, -(-len(ids) // QUOTES_PER_PAGE))
-    number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    number = parse_id(request.GET.get("page")) or 1
     number = min(max(number, 1), pages)
     first = (number - 1) * QUOTES_PER_PAGE
     shown = ids[first : first + QUOTES_PER_PAGE]
@@ -195,7 +196,8 @@ def review_context(request: HtmxHttpRequest, slug: str, excerpt_id: int) -> Http
         raise Http404("No such excerpt in this project.")
     if not request.htmx:
         return redirect(f"{reverse('transcript_detail', args=[excerpt.transcript_id])}?excerpt={excerpt.pk}")
-    n = int(request.GET.get("n", "300")) if request.GET.get("n", "300").isdigit() else 300
+    n = parse_id(request.GET.get("n", "300"))
+    n = 300 if n is None else n
     n = min(review.CONTEXT_SIZES, key=lambda size: abs(size - n))
     around = review.context_around(excerpt.transcript.text, excerpt.start, excerpt.end, n) if n else None
     context = {"excerpt_id": excerpt.pk, "url": reverse("review_context", args=[slug, excerpt.pk]), "n": n, "around": around}
@@ -234,7 +236,7 @@ def review_matrix(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     attribute_id = request.GET.get("attribute", "")
     attribute = next((a for a in page.options.attributes if str(a.pk) == attribute_id), None)
     if attribute is None:
-        number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+        number = parse_id(request.GET.get("page")) or 1
         matrix = review.participant_matrix(
             page.project, page.filters, page.tree, page.options, page=number, per_page=MATRIX_COLUMNS_PER_PAGE
         )
@@ -283,8 +285,8 @@ def review_cooccurrence_detail(request: HtmxHttpRequest, slug: str, a_id: int, b
 def review_query(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Text coded A AND B, or A but NOT B (the rule is in transcripts/review/matrices.py and on the page)."""
     page = _load(request, slug)
-    a = page.tree.by_id.get(int(request.GET["a"])) if request.GET.get("a", "").isdigit() else None
-    b = page.tree.by_id.get(int(request.GET["b"])) if request.GET.get("b", "").isdigit() else None
+    a = page.tree.by_id.get(parse_id(request.GET.get("a")))
+    b = page.tree.by_id.get(parse_id(request.GET.get("b")))
     negate = request.GET.get("op") == "not"
     subthemes = request.GET.get("subthemes") == "1"
     results = None
@@ -304,8 +306,8 @@ def _search(request, page: Review, data) -> dict:
     query = data.get("q", "").strip()[:200]
     whole_words = data.get("match", "words") != "substring"
     code = None
-    if data.get("code", "").isdigit():
-        code = page.tree.by_id.get(int(data["code"]))
+    if (code_id := parse_id(data.get("code"))) is not None:
+        code = page.tree.by_id.get(code_id)
     hits = review.search(page.project, page.filters, query, whole_words=whole_words) if query else []
     too_many = len(hits) > review.MAX_HITS
     hits = hits[: review.MAX_HITS]

@@ -1,0 +1,49 @@
+"""Importing a whole REFI-QDA project from the web, in Chromium: preview, then import."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib.auth.models import Permission
+from django.test import override_settings
+
+from tests.base import make_user
+from tests.browser.base import BrowserTestCase
+from transcripts.models import Excerpt, Membership, Project
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "refi-qda" / "qc-1.3.2_demo.qdpx"
+
+
+class ImportAProjectTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.pat = make_user("pat", first_name="Pat", last_name="Investigator")
+        self.pat.user_permissions.add(Permission.objects.get(codename="start_project"))
+        folder = self.enterContext(tempfile.TemporaryDirectory(prefix="peercoding-import-"))
+        self.enterContext(override_settings(DATA_DIR=Path(folder)))
+
+    def test_the_qc_sample_is_previewed_then_imported(self):
+        page = self.new_page(self.pat)
+        page.goto(self.url("/"))
+        page.click("a:has-text('Import a project')")
+        page.set_input_files("#id_file", str(SAMPLE))
+        page.click("button:has-text('Preview')")
+        preview = page.locator("#project-import-preview")
+        preview.wait_for()
+        counts = page.locator("#import-counts").inner_text()
+        self.assertIn("Selections (excerpts)\t158", counts)
+        self.assertIn("Codings (codes applied)\t205", counts)
+        self.assertIn("Selection positions were read as code points.", page.locator("#offset-reading").inner_text())
+        self.assertFalse(Project.objects.filter(slug="qc-project").exists())
+        self.screenshot(page, "project-import-preview")
+        self.assertEqual(page.locator("#id_slug").input_value(), "qc-project")
+        page.select_option("#user-0", label="you (pat)")
+        page.click("button:has-text('Import as a new project')")
+        page.wait_for_url("**/projects/qc-project/")
+        self.assertIn("imported: 2 transcripts, 262 codes, 158 excerpts", page.content())
+        self.screenshot(page, "project-import-done")
+        project = Project.objects.get(slug="qc-project")
+        self.assertEqual(set(Excerpt.objects.filter(transcript__project=project).values_list("coder__username", flat=True)), {"pat"})
+        self.assertEqual(project.memberships.get().role, Membership.Role.LEAD)
+        self.assertNoConsoleErrors()
