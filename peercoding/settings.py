@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
     "transcripts",
 ]
 
@@ -236,6 +238,13 @@ PROJECT_ARCHIVE_MAX_BYTES = env_int("PROJECT_ARCHIVE_MAX_MB", 200, minimum=1) * 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+
+# Background jobs (reports, exports): queued in the database, run by `manage.py db_worker` (which
+# `make run` starts beside the web server), so any app server can start one and any can serve it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOBS_DIR = Path(os.environ.get("JOBS_DIR", "") or DATA_DIR / "jobs")
+# A finished job's file waits this long for the person who asked, then the worker removes it.
+JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 24, minimum=1)
 
 # Sessions: idle timeout (minutes), renewed by the user's own requests at most once a minute.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15, minimum=1) * 60

@@ -5,11 +5,17 @@ alice leads the study, bob codes, rita reads, oscar is an outsider who leads ano
 
 from __future__ import annotations
 
+import io
+from unittest import mock
+
 from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.http import HttpResponse
 from django.test import TestCase
+from django.urls import resolve, reverse
 
 from transcripts import actions
-from transcripts.models import Code, Excerpt, Membership, Participant, Project, Transcript
+from transcripts.models import Code, Excerpt, Job, Membership, Participant, Project, Transcript
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,6 +57,38 @@ def make_excerpt(transcript: Transcript, codes: list[Code], **fields) -> Excerpt
     fields.setdefault("end", 12)
     fields.setdefault("by", transcript.project.created_by)
     return actions.create_excerpt(transcript, codes=codes, **fields)
+
+
+def run_worker() -> None:
+    """Run every queued background task with `manage.py db_worker --batch`, as the real worker does.
+
+    Between tasks the worker closes connections that are not in autocommit, as Django does after a
+    request; inside a TestCase that would be the test's own transaction, so that step is skipped
+    here (tests/test_jobs.py runs the command untouched outside a test transaction).
+    """
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", batch=True, startup_delay=False, verbosity=0, stdout=io.StringIO())
+
+
+def started_job(test: TestCase, url: str, data: dict | None = None) -> Job:
+    """POST to a page that starts a background job (committing, so its task is queued) and return the job."""
+    with test.captureOnCommitCallbacks(execute=True):
+        response = test.client.post(url, data or {})
+    test.assertEqual(response.status_code, 302, response.content[:500])
+    match = resolve(response["Location"].split("?")[0])
+    test.assertEqual(match.url_name, "job_detail")
+    return Job.objects.get(pk=match.kwargs["job_id"])
+
+
+def download_through_a_job(test: TestCase, url: str, data: dict | None = None) -> HttpResponse:
+    """Start the job, let the worker run it, and download its file as the person who asked."""
+    job = started_job(test, url, data)
+    run_worker()
+    job.refresh_from_db()
+    test.assertEqual((job.status, job.message), (Job.Status.DONE, ""))
+    response = test.client.get(reverse("job_download", args=[job.pk]))
+    test.assertEqual(response.status_code, 200)
+    return response
 
 
 class BaseTestCase(TestCase):

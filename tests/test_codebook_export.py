@@ -16,7 +16,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from lxml import etree
 
-from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_project, make_transcript
+from tests.base import BaseTestCase, download_through_a_job, make_code, make_excerpt, make_participant, make_project, make_transcript
 from transcripts import actions, codebook
 from transcripts.interop import refi
 from transcripts.interop.codebook import Theme, walk
@@ -138,10 +138,10 @@ class DocxExportTests(ExportTestCase):
 
     def test_the_download_is_a_docx_for_every_member(self):
         self.client.force_login(self.rita)
-        response = self.client.get(reverse("codebook_export", args=[self.project.slug]), {"format": "docx", "counts": "on"})
+        response = download_through_a_job(self, reverse("codebook_export", args=[self.project.slug]), {"format": "docx", "counts": "on"})
         assert response["Content-Type"].startswith("application/vnd.openxmlformats")
         assert 'filename="peer-workers-codebook.docx"' in response["Content-Disposition"]
-        text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+        text = "\n".join(p.text for p in Document(io.BytesIO(response.getvalue())).paragraphs)
         assert "Counts: 2 excerpts" in text and "Exemplar quotes" not in text
 
     def test_it_converts_to_pdf_with_libreoffice(self):
@@ -227,7 +227,7 @@ class QdcTests(ExportTestCase):
 
     def test_the_qdc_download(self):
         self.client.force_login(self.rita)
-        response = self.client.get(reverse("codebook_export", args=[self.project.slug]), {"format": "qdc"})
+        response = self.client.post(reverse("codebook_export", args=[self.project.slug]), {"format": "qdc"})
         assert response["Content-Type"] == "application/xml"
         assert qdc_schema().validate(etree.fromstring(response.content))
 

@@ -157,7 +157,8 @@ LAYERS = [
     ("entry points", ["views", "templatetags", "management", "urls", "admin", "apps", "middleware", "http",
                       "forms", "codebook_forms", "project_forms", "export_forms"]),
     ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
-                          "backup", "integrity", "db_triggers", "project_export", "suggestions.loading"]),
+                          "backup", "integrity", "db_triggers", "project_export", "jobs", "suggestions.loading",
+                          "suggestions.tasks"]),
     ("models", ["models"]),
     ("pure", ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]),
 ]

@@ -2,13 +2,17 @@
 
 from django.urls import reverse
 
-from tests.base import BaseTestCase, make_excerpt
+from tests.base import BaseTestCase, make_excerpt, run_worker, started_job
 
 
 class NoStoreTests(BaseTestCase):
     def test_every_signed_in_response_says_no_store(self):
         make_excerpt(self.transcript, [self.code])
         slug = self.project.slug
+        self.client.force_login(self.alice)
+        report = started_job(self, reverse("review_report", args=[slug, "docx"]))
+        codebook = started_job(self, reverse("codebook_export", args=[slug]), {"format": "docx"})
+        run_worker()
         urls = [
             reverse("project_list"),
             reverse("project_detail", args=[slug]),
@@ -17,12 +21,12 @@ class NoStoreTests(BaseTestCase):
             reverse("review_quotes", args=[slug, self.code.pk]),
             reverse("audit_list", args=[slug]),
             reverse("audit_export", args=[slug]),
-            reverse("review_report", args=[slug, "docx"]),
-            reverse("codebook_export", args=[slug]) + "?format=docx",
+            reverse("job_detail", args=[report.pk]),
+            reverse("job_download", args=[report.pk]),
+            reverse("job_download", args=[codebook.pk]),
             reverse("transcript_state", args=[self.transcript.pk]),
             reverse("two_factor"),
         ]
-        self.client.force_login(self.alice)
         for url in urls:
             with self.subTest(url=url):
                 response = self.client.get(url)

@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.utils import timezone
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.base import BaseTestCase, make_code, make_excerpt, make_transcript, make_user
@@ -24,6 +29,7 @@ from transcripts.models import (
     Code,
     CodeApplication,
     Excerpt,
+    Job,
     Membership,
     Memo,
     Participant,
@@ -70,7 +76,7 @@ ROUTES: dict[str, Route] = {
         args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
     ),
     # The whole project as .qdpx: a lead's, like the other exports of everything.
-    "project_export": Route(args=_slug, foreign=_other_slug, get="lead"),
+    "project_export": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
     "import_transcripts": Route(args=_slug, foreign=_other_slug, get="lead", post="lead"),
     "participant_list": Route(args=_slug, foreign=_other_slug),
     "participant_create": Route(args=_slug, foreign=_other_slug, get=None, post="lead", data=lambda w: {"label": "P99"}),
@@ -124,7 +130,7 @@ ROUTES: dict[str, Route] = {
     # import and confirming the deletion of a code in use are a lead's.
     "codebook": Route(args=_slug, foreign=_other_slug),
     "codebook_history": Route(args=_slug, foreign=_other_slug),
-    "codebook_export": Route(args=_slug, foreign=_other_slug),
+    "codebook_export": Route(args=_slug, foreign=_other_slug, get=None, post="reader", data=lambda w: {"format": "qdc"}),
     "code_create": Route(args=_slug, foreign=_other_slug, get=None, post="coder", data=lambda w: {"name": "New theme"}),
     "code_move": Route(
         args=_slug, foreign=_other_slug, get=None, post="coder",
@@ -181,7 +187,14 @@ ROUTES: dict[str, Route] = {
         args=_slug, foreign=_other_slug, get=None, post="coder",
         data=lambda w: {"q": "group chat", "code": w.code.pk, "digest": "stale"},
     ),
-    "review_report": Route(args=lambda w: [w.project.slug, "csv"], foreign=lambda w: [w.other_project.slug, "csv"]),
+    # Reports and the .docx codebook start background jobs; any member may start one.
+    "review_report": Route(
+        args=lambda w: [w.project.slug, "csv"], foreign=lambda w: [w.other_project.slug, "csv"], get=None, post="reader"
+    ),
+    # A job is its requester's alone: each member is given their own here; tests/test_jobs.py shows
+    # that everyone else, a lead of the project too, gets 404.
+    "job_detail": Route(args=lambda w: [w.own_job().pk], foreign=lambda w: [w.other_job.pk]),
+    "job_download": Route(args=lambda w: [w.own_job().pk], foreign=lambda w: [w.other_job.pk]),
     # Teamwork. Members see the member list; leads change it. The role change keeps carl a coder;
     # removing carl comes after it so the lead's removal cannot 404 the role change.
     "member_list": Route(args=_slug, foreign=_other_slug, get="reader", post="lead"),
@@ -285,6 +298,28 @@ class RouteWorld(BaseTestCase):
         cls.alice.user_permissions.add(Permission.objects.get(codename="start_project"))
         cls.attribute = Attribute.objects.create(project=cls.project, name="years_as_peer", kind="number")
         cls.other_attribute = Attribute.objects.create(project=cls.other_project, name=f"{SECRET}_attribute")
+        cls.jobs = {user.pk: cls.finished_job(cls.project, user) for user in (cls.alice, cls.bob, cls.rita)}
+        cls.other_job = cls.finished_job(cls.other_project, cls.oscar)
+
+    @staticmethod
+    def finished_job(project, user) -> Job:
+        return Job.objects.create(
+            project=project, requested_by=user, kind=Job.Kind.REPORT_CSV, status=Job.Status.DONE,
+            file_name=f"{user.username}.csv", download_name="report.csv", content_type="text/csv",
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+
+    def setUp(self) -> None:
+        super().setUp()
+        folder = Path(settings.JOBS_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        for job in [*self.jobs.values(), self.other_job]:
+            (folder / job.file_name).write_text(f"{SECRET if job == self.other_job else 'ours'}\n")
+
+    def own_job(self) -> Job:
+        """The logged-in member's own job; anyone else (a visitor, an outsider) is given alice's."""
+        user_id = self.client.session.get("_auth_user_id")
+        return self.jobs.get(int(user_id) if user_id else None, self.jobs[self.alice.pk])
 
 
 class PermissionTests(RouteWorld):

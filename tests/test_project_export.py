@@ -18,7 +18,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from lxml import etree
 
-from tests.base import BaseTestCase, make_code, make_excerpt, make_participant, make_transcript
+from tests.base import (
+    BaseTestCase,
+    download_through_a_job,
+    make_code,
+    make_excerpt,
+    make_participant,
+    make_transcript,
+    run_worker,
+    started_job,
+)
 from transcripts import actions
 from transcripts.interop import qdpx
 from transcripts.interop.refi import split_description
@@ -28,6 +37,7 @@ from transcripts.models import (
     AuditEvent,
     CodeApplication,
     Excerpt,
+    Job,
     Membership,
     Memo,
     Project,
@@ -340,8 +350,7 @@ class DownloadTests(ExportStudy):
 
     def test_a_lead_downloads_the_file_uncached(self):
         self.client.force_login(self.alice)
-        response = self.client.get(self.url(), {"coding": "all"})
-        self.assertEqual(response.status_code, 200)
+        response = download_through_a_job(self, self.url(), {"coding": "all"})
         self.assertIn("no-store", response["Cache-Control"])
         self.assertIn('filename="peer-workers-', response["Content-Disposition"])
         self.assertTrue(response["Content-Disposition"].rstrip('"').endswith(".qdpx"))
@@ -353,28 +362,47 @@ class DownloadTests(ExportStudy):
 
     def test_the_options_reach_the_file(self):
         self.client.force_login(self.alice)
-        response = self.client.get(self.url(), {"coding": "consensus", "transcripts": [self.emoji.pk]})
+        response = download_through_a_job(self, self.url(), {"coding": "consensus", "transcripts": [self.emoji.pk]})
         root = qde(response.getvalue())
         self.assertEqual([s.get("name") for s in xpath(root, "//q:TextSource")], ["Interview 8"])
         self.assertEqual(len(xpath(root, "//q:PlainTextSelection")), 1)
         self.assertIn("-consensus-", response["Content-Disposition"])
 
+    def test_progress_counts_the_transcripts_written(self):
+        self.client.force_login(self.alice)
+        job = started_job(self, self.url(), {"coding": "all"})
+        run_worker()
+        job.refresh_from_db()
+        n = self.project.transcripts.count()
+        self.assertEqual((job.status, job.done, job.total), (Job.Status.DONE, n, n))
+
+    def test_a_lead_who_is_no_longer_one_when_it_runs_gets_nothing(self):
+        self.client.force_login(self.alice)
+        job = started_job(self, self.url(), {"coding": "all"})
+        Membership.objects.filter(project=self.project, user=self.alice).update(role=Membership.Role.CODER)
+        run_worker()
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.message), (Job.Status.FAILED, "Only a lead of the project may export the whole project."))
+        self.assertFalse(AuditEvent.objects.filter(verb="project.exported").exists())
+
     def test_members_without_the_role_get_403_and_outsiders_404(self):
         before = AuditEvent.objects.count()
         for user, status in [(self.oscar, 404), (self.rita, 403), (self.bob, 403)]:
             self.client.force_login(user)
-            self.assertEqual(self.client.get(self.url()).status_code, status)
+            self.assertEqual(self.client.post(self.url()).status_code, status)
         self.client.logout()
-        self.assertEqual(self.client.get(self.url()).status_code, 302)
+        self.assertEqual(self.client.post(self.url()).status_code, 302)
         self.assertEqual(AuditEvent.objects.count(), before)
+        self.assertFalse(Job.objects.exists())
 
     def test_a_transcript_of_another_project_is_refused_and_nothing_is_exported(self):
         other = make_transcript(self.other_project, title="Elsewhere")
         before = AuditEvent.objects.count()
         self.client.force_login(self.alice)
-        response = self.client.get(self.url(), {"transcripts": [other.pk]})
+        response = self.client.post(self.url(), {"transcripts": [other.pk]})
         self.assertRedirects(response, reverse("project_detail", args=[self.project.slug]))
         self.assertEqual(AuditEvent.objects.count(), before)
+        self.assertFalse(Job.objects.exists())
 
     def test_the_project_page_offers_the_download_to_leads_only(self):
         page = reverse("project_detail", args=[self.project.slug])

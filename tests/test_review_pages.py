@@ -13,7 +13,8 @@ from django.utils.html import escape
 from tests.base import make_project, make_user
 from tests.review_study import Oracle, build_study
 from transcripts import actions, review
-from transcripts.models import AuditEvent, CodeApplication, Excerpt, Membership
+from transcripts.jobs import run_job
+from transcripts.models import AuditEvent, CodeApplication, Excerpt, Job, Membership
 
 
 def study(slug: str, *, n_transcripts: int, n_excerpts: int, extra_codes: int, seed: int):
@@ -57,10 +58,29 @@ class ReviewPageTests(TestCase):
             "not": reverse("review_query", args=[slug]) + f"?a={codes['Coping'].pk}&b={codes['Barriers'].pk}&op=not",
             "search": reverse("review_search", args=[slug]) + f"?q=group+chat&code={codes['Barriers'].pk}",
             "context": reverse("review_context", args=[slug, excerpt.pk]) + "?n=300",
-            "csv": reverse("review_report", args=[slug, "csv"]) + f"?{filters}",
-            "xlsx": reverse("review_report", args=[slug, "xlsx"]),
-            "docx": reverse("review_report", args=[slug, "docx"]) + "?exemplars=1",
         }
+
+    def count_report_queries(self, world, kind: str, params: dict) -> int:
+        """Queries of the worker's run of a report job (the page only starts it)."""
+        project, lead = world[0], world[1]
+        job = actions.start_job(project, kind, by=lead, download_name="report", params=params)
+        with CaptureQueriesContext(connection) as queries:
+            run_job.call(job.pk)
+        job.refresh_from_db()
+        self.assertEqual(job.status, Job.Status.DONE, job.message)
+        return len(queries)
+
+    def test_every_report_costs_the_same_queries_with_7_codes_and_6_excerpts_as_with_13_and_120(self):
+        reports = {
+            Job.Kind.REPORT_CSV: lambda world: {"query": f"coder={world[1].pk}&no_interviewer=1"},
+            Job.Kind.REPORT_XLSX: lambda world: {},
+            Job.Kind.REPORT_DOCX: lambda world: {"exemplars": True},
+        }
+        for kind, params in reports.items():
+            with self.subTest(kind=kind):
+                small = self.count_report_queries(self.small, kind, params(self.small))
+                large = self.count_report_queries(self.large, kind, params(self.large))
+                self.assertEqual(small, large)
 
     def count_queries(self, world, name: str, htmx: bool) -> int:
         self.client.force_login(world[1])

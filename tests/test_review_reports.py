@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.urls import reverse
 
-from tests.base import make_code, make_excerpt, make_project, make_transcript, make_user
+from tests.base import download_through_a_job, make_code, make_excerpt, make_project, make_transcript, make_user
 from tests.review_study import Oracle, build_study
 from transcripts import actions, review
 from transcripts.models import Excerpt, Membership, Pseudonym
@@ -37,8 +37,7 @@ class ReportTests(TestCase):
 
     def download(self, fmt: str, query: str = "") -> bytes:
         self.client.force_login(self.bob)
-        response = self.client.get(reverse("review_report", args=[self.project.slug, fmt]) + query)
-        self.assertEqual(response.status_code, 200)
+        response = download_through_a_job(self, reverse("review_report", args=[self.project.slug, fmt]) + query)
         assert response["Content-Disposition"].startswith("attachment;")
         return b"".join(response.streaming_content) if response.streaming else response.content
 
@@ -178,7 +177,7 @@ class DocxRunsTests(TestCase):
         start = transcript.text.index("no.")
         make_excerpt(transcript, [theme], start=start, end=transcript.text.index("End"))
         self.client.force_login(alice)
-        response = self.client.get(reverse("review_report", args=[project.slug, "docx"]))
+        response = download_through_a_job(self, reverse("review_report", args=[project.slug, "docx"]))
         body = response.getvalue()
         document = Document(io.BytesIO(body))
         quotes = [p for p in document.paragraphs if p.style.name == "Quote"]

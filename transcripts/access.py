@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from .models import (
     Code,
     Excerpt,
+    Job,
     Membership,
     Memo,
     Participant,
@@ -67,6 +68,14 @@ def get_for_member(user, queryset: QuerySet[T], *, project: str = "project", **l
 
 def get_project_for_member(user, slug: str) -> tuple[Project, Membership]:
     return get_for_member(user, Project.objects.all(), project="", slug=slug)
+
+
+def get_job_for_requester(user, job_id: int) -> tuple[Job, Membership]:
+    """Return the job and the user's membership; Http404 unless the user asked for the job, is
+    still a member of its project, and the job has not expired."""
+    if not user.is_authenticated:
+        raise Http404
+    return get_for_member(user, Job.objects.for_user(user).select_related("project"), pk=job_id)
 
 
 def get_transcript_for_member(user, transcript_id: int, *, defer_text: bool = False) -> tuple[Transcript, Membership]:

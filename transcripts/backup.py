@@ -41,9 +41,6 @@ USER_FIELDS = [
     "is_staff", "is_active", "date_joined",
 ]
 
-# Rebuilt from the data, so never archived: the fitted suggestion models.
-REBUILT = {"suggestionmodel"}
-
 # How each model of the app reaches its project; a test fails when a model is missing here.
 PROJECT_PATHS = {
     "project": "pk",
@@ -63,7 +60,14 @@ PROJECT_PATHS = {
     "suggestionrejection": "transcript__project",
     # The site's own row belongs to no project: in a site archive, never in a project's.
     "sitesettings": None,
+    # Background jobs are in no archive (NOT_ARCHIVED); this is how they would reach their project.
+    "job": "project",
+    "suggestionmodel": "project",
 }
+# Rows an archive leaves out: a background job is a file waiting a day for its download, and the
+# file itself is not archived; a restored job would offer a download that is not there.
+# A fitted suggestion model is rebuilt from the coding by the worker, never restored.
+NOT_ARCHIVED = {"job", "suggestionmodel"}
 
 
 class RestoreRefused(Exception):
@@ -107,7 +111,7 @@ def _querysets(project=None) -> list:
     querysets.append(users)
     for model in models:
         name = model._meta.model_name
-        if name in REBUILT:
+        if name in NOT_ARCHIVED:
             continue
         if name not in PROJECT_PATHS:
             raise RuntimeError(f"{model.__name__} has no entry in transcripts.backup.PROJECT_PATHS")

@@ -18,7 +18,7 @@ modifying user. Everyone else's coding is created by its coder.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -78,10 +78,18 @@ class _Guids:
         return str(uuid.uuid5(GUID_NAMESPACE, f"{self.salt}:{kind}:{pk}"))
 
 
-def export_project(project: Project, out: BinaryIO, *, options: ExportOptions | None = None, by=None) -> ExportSummary:
-    """Write `project` to `out` as a .qdpx and record the export in the audit trail; the counts written."""
+def export_project(
+    project: Project, out: BinaryIO, *, options: ExportOptions | None = None, by=None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportSummary:
+    """Write `project` to `out` as a .qdpx and record the export in the audit trail; the counts written.
+
+    `progress`, when given, is told how many transcripts have been written so far.
+    """
     options = options or ExportOptions()
     shape, summary = build_project(project, options)
+    if progress is not None:
+        shape.sources = told(shape.sources, progress)
     result = qdpx.write_project(shape, out)
     summary.sources, summary.removed = result.sources, result.removed
     audit.record(
@@ -98,6 +106,13 @@ def export_project(project: Project, out: BinaryIO, *, options: ExportOptions | 
         },
     )
     return summary
+
+
+def told(sources: Iterator, progress: Callable[[int], None]) -> Iterator:
+    """The sources as they come, telling `progress` how many have been handed on."""
+    for done, source in enumerate(sources, start=1):
+        yield source
+        progress(done)
 
 
 def build_project(project: Project, options: ExportOptions) -> tuple[qdpx.Project, ExportSummary]:

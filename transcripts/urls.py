@@ -84,6 +84,9 @@ urlpatterns = [
     path("projects/<slug:slug>/agreement/", views.agreement, name="agreement"),
     path("transcripts/<int:transcript_id>/reconcile/", views.reconcile, name="reconcile"),
     path("transcripts/<int:transcript_id>/reconcile/settle/", views.reconcile_settle, name="reconcile_settle"),
+    # Background jobs: only the member who started one sees it.
+    path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
+    path("jobs/<int:job_id>/download/", views.job_download, name="job_download"),
     path("projects/<slug:slug>/audit/", views.audit_list, name="audit_list"),
     path("projects/<slug:slug>/audit.csv", views.audit_export, name="audit_export"),
 ]

@@ -11,6 +11,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     transcripts   transcripts imported, typed in, de-identified, deleted; speaker roles
     participants  participants and participant sheets
     coding        excerpts created, changed, deleted, undone; coding search hits
+    jobs          background reports and exports started
     project_import  a REFI-QDA project (.qdpx, .qde) brought in as a new project
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
@@ -33,6 +34,7 @@ from .codebook import (
     set_exemplar,
 )
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
+from .jobs import start_job
 from .members import (
     change_role,
     confirm_second_factor,
@@ -87,6 +89,8 @@ __all__ = [
     "StaleEdit",
     "code_state",
     "excerpt_state",
+    # jobs
+    "start_job",
     # codebook
     "MergeResult",
     "PlannedCode",

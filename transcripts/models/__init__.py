@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .coding import Code, CodeApplication, Excerpt, Memo
+from .jobs import Job
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
 from .suggestions import SuggestionModel, SuggestionRejection
 from .teamwork import TranscriptAssignment
@@ -13,6 +14,7 @@ __all__ = [
     "Code",
     "CodeApplication",
     "Excerpt",
+    "Job",
     "Membership",
     "Memo",
     "Participant",

@@ -15,7 +15,7 @@ import io
 import re
 import zipfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
@@ -43,6 +43,8 @@ CONTENT_TYPES = {
 }
 # Rows fetched from the database at a time (a server-side cursor on PostgreSQL).
 CHUNK = 2000
+# Told how many excerpt-and-code rows have been written so far (a background job's progress bar).
+Progress = Callable[[int], None]
 
 
 def spreadsheet_safe(value):
@@ -92,8 +94,26 @@ IN_TRANSCRIPT_ORDER = ("excerpt__transcript__title", "excerpt__transcript_id", "
                        "excerpt_id")
 
 
+def count_rows(project: Project, filters: ReviewFilters, tree: Tree, *, exemplars_only: bool = False) -> int:
+    """How many excerpt-and-code rows a report of these filters holds: the total its progress counts to."""
+    return coded(project, filters, tree, exemplars_only=exemplars_only).count()
+
+
+def counted(rows: Iterator, progress: Progress | None) -> Iterator:
+    """The rows as they come, telling `progress` how many have passed every CHUNK rows and at the end."""
+    done = 0
+    for row in rows:
+        yield row
+        done += 1
+        if progress and done % CHUNK == 0:
+            progress(done)
+    if progress:
+        progress(done)
+
+
 def excerpt_rows(
-    project: Project, filters: ReviewFilters, tree: Tree, *, exemplars_only: bool = False
+    project: Project, filters: ReviewFilters, tree: Tree, *, exemplars_only: bool = False,
+    progress: Progress | None = None,
 ) -> Iterator[list]:
     """The header, then one row per excerpt and code, in transcript order (four queries)."""
     attributes = list(project.attributes.all())
@@ -114,7 +134,9 @@ def excerpt_rows(
                      "excerpt__start", "excerpt__end", "excerpt__quote", "excerpt__memo", "excerpt__created_at")
     )
     paths = {code.pk: tree.path(code.pk) for code in tree.codes}
-    for transcript_id, speaker, coder, code_id, is_exemplar, start, end, quote, memo, created in rows.iterator(CHUNK):
+    for transcript_id, speaker, coder, code_id, is_exemplar, start, end, quote, memo, created in counted(
+        rows.iterator(CHUNK), progress
+    ):
         participant_id, label = sources.participants[transcript_id]
         yield [
             project.name,
@@ -167,7 +189,7 @@ def write_xlsx(rows: Iterator[list], title: str, out: BinaryIO) -> None:
 
 def write_docx(
     project: Project, filters: ReviewFilters, tree: Tree, options: FilterOptions, out: BinaryIO,
-    *, exemplars_only: bool = False,
+    *, exemplars_only: bool = False, progress: Progress | None = None,
 ) -> None:
     """Themes in codebook order, each with its counts and quotes cited by participant and line.
 
@@ -201,13 +223,15 @@ def write_docx(
               **{level: document.styles[f"Heading {level}"].style_id for level in (1, 2, 3, 4)}}
     skeleton = io.BytesIO()
     document.save(skeleton)
-    themes = _theme_paragraphs(project, filters, tree, rows, n_participants, styles, exemplars_only=exemplars_only)
+    themes = _theme_paragraphs(
+        project, filters, tree, rows, n_participants, styles, exemplars_only=exemplars_only, progress=progress
+    )
     _stream_into_body(skeleton, out, themes)
 
 
 def _theme_paragraphs(
     project: Project, filters: ReviewFilters, tree: Tree, rows: list[ThemeRow], n_participants: int,
-    styles: dict, *, exemplars_only: bool,
+    styles: dict, *, exemplars_only: bool, progress: Progress | None = None,
 ) -> Iterator[str]:
     """Each theme's heading, definition and figures, then its quotes, as WordprocessingML paragraphs."""
     sources = Sources(project)
@@ -217,6 +241,7 @@ def _theme_paragraphs(
         .values_list("position", "excerpt__transcript_id", "excerpt__start", "excerpt__quote")
         .iterator(CHUNK)
     )
+    quotes = counted(quotes, progress)
     pending = next(quotes, None)
     position = {code.pk: n for n, code in enumerate(tree.codes)}
     for row in rows:
@@ -322,16 +347,19 @@ def describe(filters: ReviewFilters, options: FilterOptions) -> list[str]:
 
 def render(
     fmt: str, project: Project, filters: ReviewFilters, tree: Tree, out: BinaryIO, *,
-    exemplars_only: bool = False, options: FilterOptions | None = None,
+    exemplars_only: bool = False, options: FilterOptions | None = None, progress: Progress | None = None,
 ) -> str:
-    """Write the report into `out` (a binary file); return its content type. fmt is docx, csv or xlsx."""
+    """Write the report into `out` (a binary file); return its content type. fmt is docx, csv or xlsx.
+
+    `progress`, when given, is told how many excerpt-and-code rows are written (count_rows is the total).
+    """
     if fmt == "docx":
         options = options or FilterOptions.load(project)
-        write_docx(project, filters, tree, options, out, exemplars_only=exemplars_only)
+        write_docx(project, filters, tree, options, out, exemplars_only=exemplars_only, progress=progress)
     elif fmt == "csv":
-        write_csv(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only), out)
+        write_csv(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only, progress=progress), out)
     elif fmt == "xlsx":
-        write_xlsx(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only),
+        write_xlsx(excerpt_rows(project, filters, tree, exemplars_only=exemplars_only, progress=progress),
                    f"{project.name}: coded excerpts", out)
     else:
         raise ValueError(f"Unknown report format {fmt!r}")

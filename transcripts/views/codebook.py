@@ -20,12 +20,12 @@ from .. import actions, codebook
 from ..access import get_code_for_member, get_project_for_member, parse_id, require
 from ..codebook_forms import CodebookUploadForm, CodeFieldsForm, ExportForm, MergeForm, MoveForm, NewCodeForm
 from ..http import HtmxHttpRequest
+from .jobs import job_started
 from ..interop import refi
 from ..interop.codebook import TEXT_FIELDS, Theme
-from ..interop.docx_writer import write_docx
 from ..interop.readers import ImportRefused
 from ..interop.readers.codebook_sheet import parse_codebook_sheet
-from ..models import Code, visible_excerpts_q
+from ..models import Code, Job, visible_excerpts_q
 
 TEMPLATE = "transcripts/codebook.html"
 IMPORT_SALT = "peercoding.codebook-import"
@@ -258,27 +258,27 @@ def codebook_history(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_POST
 def codebook_export(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Download the codebook as .docx or .qdc, now or as it stood on a past date."""
+    """The codebook as .qdc at once (codes and definitions only, small at any size), or as .docx,
+    which carries quotes and counts, started as a background job; now or as on a past date."""
     project, membership = get_project_for_member(request.user, slug)
-    form = ExportForm(request.GET if "format" in request.GET else None)
-    if form.is_bound and not form.is_valid():
+    form = ExportForm(request.POST)
+    if not form.is_valid():
         messages.error(request, "; ".join(message for errors in form.errors.values() for message in errors))
         return redirect("codebook", project.slug)
-    options = form.cleaned_data if form.is_bound else {"format": "docx", "quotes": True, "counts": True, "as_of": None}
-    document = codebook.codebook_document(
-        project, quotes=options["quotes"], counts=options["counts"], as_of=options["as_of"], membership=membership
-    )
+    options = form.cleaned_data
     stem = f"{project.slug}-codebook" + (f"-{options['as_of'].isoformat()}" if options["as_of"] else "")
-    if options["format"] == "qdc":
-        body, content_type, name = refi.write_qdc(document.themes), "application/xml", f"{stem}.qdc"
-    else:
-        body = write_docx(document, quotes=options["quotes"], counts=options["counts"])
-        content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        name = f"{stem}.docx"
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "-", name)}"'
+    if options["format"] == "docx":
+        job = actions.start_job(
+            project, Job.Kind.CODEBOOK_DOCX, by=request.user, download_name=f"{stem}.docx",
+            params={"quotes": options["quotes"], "counts": options["counts"],
+                    "as_of": options["as_of"].isoformat() if options["as_of"] else None},
+        )
+        return job_started(request, job)
+    document = codebook.codebook_document(project, quotes=False, counts=False, as_of=options["as_of"], membership=membership)
+    response = HttpResponse(refi.write_qdc(document.themes), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "-", stem)}.qdc"'
     return response
 
 

@@ -11,8 +11,11 @@ from .. import actions, audit
 from ..access import get_project_for_member, require
 from ..forms import ProjectSettingsForm
 from ..http import HtmxHttpRequest
-from ..models import Membership, Project, SiteSettings
+from ..models import Job, Membership, Project, SiteSettings
 from ..project_forms import ProjectCreateForm, slug_taken_message
+
+# The project page lists this many of the member's newest background jobs.
+MAX_JOBS_LISTED = 10
 
 
 @login_required
@@ -104,6 +107,8 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         # Shown until every step is done; the next step to take is the first not done.
         "steps": steps if not all(step["done"] for step in steps) else [],
         "next_step": next((step for step in steps if not step["done"]), None),
+        # The member's own reports and exports, running or waiting for their download.
+        "jobs": list(Job.objects.for_user(request.user).filter(project=project)[:MAX_JOBS_LISTED]),
     }
     return render(request, "transcripts/project_detail.html", context)
 

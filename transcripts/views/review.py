@@ -7,13 +7,12 @@ the filters change, so the view picks the partial from the request's target.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -21,11 +20,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from .. import actions, review
-from ..review import reports
 from ..access import get_excerpt_for_member, get_project_for_member, parse_id, require
 from ..http import HtmxHttpRequest, safe_redirect_target
-from ..models import Attribute, CodeApplication, Membership, Project, visible_excerpts_q
+from ..models import Attribute, CodeApplication, Job, Membership, Project, visible_excerpts_q
 from ..templatetags.review_html import id_url
+from .jobs import job_started
 # A theme's quotes come a page at a time ("Show more"), so a page's cost does not grow with the study.
 QUOTES_PER_PAGE = 200
 # The participant matrix shows this many participants at a time, so its size does not grow with the study.
@@ -375,21 +374,17 @@ def review_search_code(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_POST
 def review_report(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpResponse:
-    """The .docx report, or the coded excerpts as .csv or .xlsx, with the page's filters."""
-    if fmt not in reports.CONTENT_TYPES:
+    """Start the .docx report, or the coded excerpts as .csv or .xlsx, with the page's filters, as a
+    background job: a big project's report takes longer than a request should."""
+    kind = f"report.{fmt}"
+    if kind not in {Job.Kind.REPORT_DOCX, Job.Kind.REPORT_CSV, Job.Kind.REPORT_XLSX}:
         raise Http404("Reports come as .docx, .csv or .xlsx.")
-    page = _load(request, slug)
+    page = _load(request, slug)  # the filters are checked now; the job reads them again as it runs
     exemplars_only = request.GET.get("exemplars") == "1"
-    # Written to a temporary file and sent from there: a big project's report never sits in memory.
-    report = tempfile.TemporaryFile()
-    try:
-        content_type = reports.render(
-            fmt, page.project, page.filters, page.tree, report, exemplars_only=exemplars_only, options=page.options
-        )
-    except BaseException:
-        report.close()
-        raise
-    report.seek(0)
-    return FileResponse(report, content_type=content_type, as_attachment=True, filename=f"{page.project.slug}-review.{fmt}")
+    job = actions.start_job(
+        page.project, kind, by=request.user, download_name=f"{page.project.slug}-review.{fmt}",
+        params={"query": page.filters.as_query(), "exemplars": exemplars_only},
+    )
+    return job_started(request, job)

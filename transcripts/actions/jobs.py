@@ -1,0 +1,32 @@
+"""Background jobs started: a report or export asked for, noted in the audit trail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import audit
+from ..jobs import enqueue_after_commit, safe_file_name
+from ..models import Job, Project
+
+
+@transaction.atomic
+def start_job(project: Project, kind: str, *, by, download_name: str, params: dict | None = None) -> Job:
+    """Make the job and queue its task once committed; the requester alone may download its file."""
+    job = Job.objects.create(
+        project=project,
+        requested_by=by,
+        kind=kind,
+        params=params or {},
+        download_name=safe_file_name(download_name),
+        expires_at=timezone.now() + timedelta(hours=settings.JOB_KEEP_HOURS),
+    )
+    audit.record(
+        "export.started", by=by, project=project, obj=job, object_repr=job.get_kind_display(),
+        after={"kind": kind, "params": job.params},
+    )
+    enqueue_after_commit(job)
+    return job
