@@ -22,7 +22,7 @@ PACKAGE = ROOT / "transcripts"
 # Modules, and packages taken whole with everything below them.
 PURE = ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]
 # What the pure packages hold that reads the database for them.
-DATABASE_FACING = {"transcripts.agreement.loading", "transcripts.suggestions.loading"}
+DATABASE_FACING = {"transcripts.agreement.loading", "transcripts.suggestions.loading", "transcripts.suggestions.tasks"}
 FORBIDDEN = ("django", "transcripts.models")
 
 REFUSING_INTERPRETER = """

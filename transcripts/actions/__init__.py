@@ -13,6 +13,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     coding        excerpts created, changed, deleted, undone; coding search hits
     jobs          background reports and exports started
     project_import  a REFI-QDA project (.qdpx, .qde) brought in as a new project
+    suggestions   code suggestions fitted, accepted, rejected; their models forgotten
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
 """
@@ -61,6 +62,7 @@ from .participants import (
     participant_for_label,
     read_participant_sheet,
 )
+from .suggestions import accept_suggestion, delete_suggestion_models, model_row, reject_suggestion, train_suggestions
 from .teamwork import (
     assign_with_overlap,
     remove_assignment,
@@ -83,6 +85,12 @@ from .transcripts import (
 )
 
 __all__ = [
+    # suggestions
+    "accept_suggestion",
+    "delete_suggestion_models",
+    "model_row",
+    "reject_suggestion",
+    "train_suggestions",
     # base
     "CODE_FIELDS",
     "ConfirmationRequired",

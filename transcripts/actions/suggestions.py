@@ -106,12 +106,9 @@ def reject_suggestion(transcript: Transcript, *, start: int, end: int, code: Cod
         )
 
 
-@transaction.atomic
-def set_suggestions_on(project: Project, on: bool, *, by) -> None:
-    """Turn suggestions on or off for the project; off also deletes the fitted models."""
-    before = project.suggestions_on
-    project.suggestions_on = on
-    project.save(update_fields=["suggestions_on"])
-    if not on:
-        project.suggestion_models.all().delete()
-    audit.record("project.suggestions", by=by, project=project, obj=project, before={"on": before}, after={"on": on})
+def delete_suggestion_models(project: Project) -> None:
+    """Forget the project's fitted models (suggestions turned off): they are rebuilt if turned on again.
+
+    The settings change that turns them off is audited by the settings page (project.changed).
+    """
+    project.suggestion_models.all().delete()

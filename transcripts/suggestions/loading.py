@@ -7,7 +7,7 @@ place blind coding reaches the suggestions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Q
 
@@ -69,10 +69,19 @@ def coded(project: Project, scope: int | None) -> list[Coded]:
 def examples_by_transcript(
     project: Project, scope: int | None, rejected: Iterable[tuple[int, int, int, int]] = ()
 ) -> dict[int, list[Example]]:
-    """transcript id -> its labelled units, for every transcript with coding to learn from."""
+    """transcript id -> its labelled units, for every transcript with coding to learn from.
+
+    A transcript with rejections but no coding brings only its rejected units, as negatives for
+    the codes rejected on them.
+    """
     excerpts = coded(project, scope)
-    units = units_by_transcript(sorted({excerpt.transcript for excerpt in excerpts}))
-    return {pk: label(found, excerpts, rejected) for pk, found in units.items()}
+    rejected = list(rejected)
+    with_coding = {excerpt.transcript for excerpt in excerpts}
+    units = units_by_transcript(sorted(with_coding | {row[0] for row in rejected}))
+    found = {pk: label(these, excerpts, rejected) for pk, these in units.items()}
+    for pk in set(found) - with_coding:
+        found[pk] = [replace(example, coded=False) for example in found[pk] if example.rejected]
+    return {pk: examples for pk, examples in found.items() if examples}
 
 
 def rejections(project: Project, scope: int | None) -> list[tuple[int, int, int, int]]:

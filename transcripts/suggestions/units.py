@@ -55,6 +55,8 @@ class Example:
     positive: frozenset[int] = frozenset()
     unsure: frozenset[int] = frozenset()
     rejected: frozenset[int] = field(default_factory=frozenset)
+    # A unit of a transcript nobody coded yet says something only about the codes rejected on it.
+    coded: bool = True
 
     def label(self, code: int) -> bool | None:
         """True, False, or None when this unit says nothing about `code`."""
@@ -62,7 +64,7 @@ class Example:
             return True
         if code in self.rejected:
             return False
-        return None if code in self.unsure else False
+        return None if code in self.unsure or not self.coded else False
 
 
 def stripped(text: str, start: int, end: int) -> tuple[int, int]:
