@@ -73,7 +73,7 @@ ROUTES: dict[str, Route] = {
     "project_import_confirm": Route(args=lambda w: [], foreign=None, get=None, post="lead"),
     "project_detail": Route(args=_slug, foreign=_other_slug),
     "project_settings": Route(
-        args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
+        args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study", "suggestions_on": "on"}
     ),
     # The whole project as .qdpx: a lead's, like the other exports of everything.
     "project_export": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
