@@ -132,6 +132,7 @@ ROUTES: dict[str, Route] = {
         args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="lead"
     ),
     "excerpt_detail": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
+    "excerpt_similar": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
     # The excerpt is the lead's: a coder may change only their own coding.
     "excerpt_update": Route(
         args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk], get=None, post="lead",

@@ -100,6 +100,26 @@ class SuggestionsTests(BaseTestCase):
         assert page.status_code == 200
         assert self.project.codes.with_counts().get(pk=self.chat.pk).n_excerpts == 8
 
+    def test_find_similar_ranks_uncoded_passages_and_codes_one_with_the_excerpts_codes(self):
+        excerpt = Excerpt.objects.filter(transcript=self.first).first()
+        self.client.force_login(self.bob)
+        url = reverse("excerpt_similar", args=[excerpt.pk])
+        fragment = self.client.get(url, headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and b"<html" not in fragment.content
+        page = fragment.content.decode()
+        chat_at = [page.index(text) for text in CHAT]  # the uncoded interview's chat answers, listed
+        others_at = [page.find(text) for text in WEATHER]
+        assert max(chat_at) < min(at for at in others_at if at >= 0), "the most similar come first"
+        assert page.count("<li class=\"similar\">") == 10
+        coded_chat = Excerpt.objects.filter(transcript=self.first).count()
+        assert coded_chat == 4 and page.count(f"Interview 1</a>") <= 4, "coded passages are not listed"
+        self.assertContains(self.client.get(url), "<html")
+        start = self.uncoded.text.index(CHAT[2])
+        data = {"start": start, "end": start + len(CHAT[2]), "codes": str(self.chat.pk)}
+        self.client.post(reverse("excerpt_create", args=[self.uncoded.pk]), data)
+        assert Excerpt.objects.get(transcript=self.uncoded).quote == CHAT[2]
+        assert CHAT[2] not in self.client.get(url, headers={"HX-Request": "true"}).content.decode()
+
 
 class BlindSuggestionsTests(BaseTestCase):
     """While coding is blind, a coder's model learns from their own coding and the consensus only."""

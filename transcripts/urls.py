@@ -66,6 +66,7 @@ urlpatterns = [
     path("transcripts/<int:transcript_id>/suggestions/train/", views.suggestions_train, name="suggestions_train"),
     path("excerpts/<int:excerpt_id>/", views.excerpt_detail, name="excerpt_detail"),
     path("excerpts/<int:excerpt_id>/edit/", views.excerpt_update, name="excerpt_update"),
+    path("excerpts/<int:excerpt_id>/similar/", views.excerpt_similar, name="excerpt_similar"),
     path("excerpts/<int:excerpt_id>/delete/", views.excerpt_delete, name="excerpt_delete"),
     path("transcripts/<int:transcript_id>/speakers/", views.transcript_speakers, name="transcript_speakers"),
     path("transcripts/<int:transcript_id>/deidentify/", views.transcript_deidentify, name="transcript_deidentify"),

@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from .. import spans
 from ..models import Code, Excerpt, Membership, Project, SpeakerTurn, SuggestionModel, SuggestionRejection, Transcript
-from .learning import THRESHOLD, Suggester, from_bytes
+from .learning import THRESHOLD, Suggester, from_bytes, most_similar
 from .units import Coded, Example, Turn, Unit, coverage, label, units_of
 
 
@@ -156,3 +156,25 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
                 continue
             found.append(Suggestion(unit.start, unit.end, code, float(probability), row.precision.get(str(code))))
     return sorted(found, key=lambda s: (s.start, -s.probability))
+
+
+def similar_units(excerpt: Excerpt, membership: Membership, limit: int = 10) -> list[tuple[Unit, float]]:
+    """The project's units most like the excerpt, best first, that no coding the member can see touches.
+
+    Needs no fitted model: the words and characters of the units themselves are compared.
+    """
+    transcripts = list(Transcript.objects.filter(project_id=excerpt.transcript.project_id).values_list("pk", flat=True))
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for transcript, start, end in Excerpt.objects.visible_to(membership).filter(transcript_id__in=transcripts).values_list(
+        "transcript_id", "start", "end"
+    ):
+        seen.setdefault(transcript, []).append((start, end))
+    merged = {pk: spans.merge(found) for pk, found in seen.items()}
+    candidates = [
+        unit
+        for units in units_by_transcript(transcripts).values()
+        for unit in units
+        if coverage(unit, merged.get(unit.transcript, [])) == 0
+    ]
+    ranked = most_similar(excerpt.quote, [unit.text for unit in candidates], limit)
+    return [(candidates[index], score) for index, score in ranked]

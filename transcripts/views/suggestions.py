@@ -1,4 +1,4 @@
-"""Code suggestions on the transcript page: the panel, accepting, rejecting, training on demand."""
+"""Code suggestions on the transcript page: the panel, accepting, rejecting, training on demand; similar passages."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from .. import actions
-from ..access import get_transcript_for_member, require
+from ..access import get_excerpt_for_member, get_transcript_for_member, require
 from ..http import HtmxHttpRequest
 from ..models import Membership, SuggestionModel, Transcript
 from ..suggestions import tasks
-from ..suggestions.loading import learning_scope, model_for, suggestions_for, units_by_transcript
+from ..suggestions.loading import learning_scope, model_for, similar_units, suggestions_for, units_by_transcript
 
 TEMPLATE = "transcripts/_suggestions.html"
 
@@ -124,3 +124,23 @@ def suggestions_train(request: HtmxHttpRequest, transcript_id: int) -> HttpRespo
     if not request.htmx:
         return redirect("transcript_detail", transcript.pk)
     return render_panel(request, transcript, membership)
+
+
+@login_required
+@require_GET
+def excerpt_similar(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
+    """The uncoded passages across the project most like this excerpt, each with a button to code it so."""
+    excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
+    found = similar_units(excerpt, membership)
+    titles = dict(Transcript.objects.filter(pk__in={unit.transcript for unit, _ in found}).values_list("pk", "title"))
+    context = {
+        "excerpt": excerpt,
+        "project": excerpt.transcript.project,
+        "can_code": membership.can_code(),
+        "codes": ",".join(str(pk) for pk in excerpt.applications.values_list("code_id", flat=True)),
+        "found": [{"unit": unit, "score": score, "title": titles[unit.transcript]} for unit, score in found],
+    }
+    template = "transcripts/excerpt_similar.html"
+    if request.htmx:
+        template += "#similar-list"
+    return render(request, template, context)
