@@ -22,6 +22,9 @@ from .units import Example
 
 FEWEST_EXAMPLES = 6  # units a code must label before it is learned: calibration needs three folds of two
 THRESHOLD = 0.3  # a unit is suggested for a code at this calibrated probability: on the demo study, about half right
+# A code whose suggestions were right less often than this when measured is not suggested: on
+# the demo study, four codes were never right, and showing them would only train people to ignore the rest.
+LOWEST_PRECISION = 0.2
 MOST_FEATURES = 50_000  # per vectorizer: bounds the model's memory on institution-scale projects
 
 Progress = Callable[[int, int, str], None]

@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from .. import spans
 from ..models import Code, Excerpt, Membership, Project, SpeakerTurn, SuggestionModel, SuggestionRejection, Transcript
-from .learning import THRESHOLD, Suggester, from_bytes, most_similar
+from .learning import LOWEST_PRECISION, THRESHOLD, Suggester, from_bytes, most_similar
 from .units import Coded, Example, Turn, Unit, coverage, label, units_of
 
 
@@ -124,11 +124,18 @@ def model_for(membership: Membership) -> SuggestionModel | None:
     return SuggestionModel.objects.defer("data").filter(project=membership.project, learner_id=scope).first()
 
 
+def reliable(row: SuggestionModel, code: int) -> bool:
+    """Whether the code's measured precision, if it was measured, is high enough to suggest it."""
+    precision = row.precision.get(str(code))
+    return precision is None or precision >= LOWEST_PRECISION
+
+
 def suggestions_for(transcript: Transcript, membership: Membership, row: SuggestionModel | None) -> list[Suggestion]:
     """What the model would code in this transcript for this member, in reading order.
 
     Left out: a code the member can already see on any part of the unit, a code they rejected
-    there, archived codes, and codes with too few examples (the model never learned them).
+    there, archived codes, codes with too few examples (the model never learned them), and codes
+    measured as right too rarely (`reliable`).
     """
     model = fitted(row) if row is not None and row.version else None
     if model is None:
@@ -148,7 +155,7 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
     )
     found = []
     for code, column in probabilities.items():
-        if code not in live:
+        if code not in live or not reliable(row, code):
             continue
         merged = spans.merge(seen.get(code, []))
         for unit, probability in zip(units, column):

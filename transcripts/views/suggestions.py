@@ -15,7 +15,7 @@ from ..access import get_excerpt_for_member, get_transcript_for_member, require
 from ..http import HtmxHttpRequest
 from ..models import Membership, SuggestionModel, Transcript
 from ..suggestions import tasks
-from ..suggestions.loading import learning_scope, model_for, similar_units, suggestions_for, units_by_transcript
+from ..suggestions.loading import learning_scope, model_for, reliable, similar_units, suggestions_for, units_by_transcript
 
 TEMPLATE = "transcripts/_suggestions.html"
 
@@ -57,12 +57,14 @@ def render_panel(request: HtmxHttpRequest, transcript: Transcript, membership: M
     codes = {code.pk: code for code in transcript.project.codes.all()}
     items = [{"s": s, "code": codes[s.code], "quote": transcript.text[s.start : s.end]} for s in found if s.code in codes]
     too_few = [codes[int(pk)] for pk in (row.examples if row else {}) if int(pk) in codes and pk not in row.precision]
+    unreliable = [codes[int(pk)] for pk in (row.precision if row else {}) if int(pk) in codes and not reliable(row, int(pk))]
     context = {
         "transcript": transcript,
         "membership": membership,
         "row": row,
         "items": items,
         "too_few": too_few,
+        "unreliable": unreliable,
         "busy": row is not None and row.state in (SuggestionModel.State.QUEUED, SuggestionModel.State.TRAINING),
     }
     return render(request, TEMPLATE, context)

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from transcripts.models import Project
 from transcripts.suggestions.evaluation import Evaluation, Figures, evaluate
+from transcripts.suggestions.learning import LOWEST_PRECISION
 from transcripts.suggestions.loading import examples_by_transcript
 
 
@@ -46,7 +47,14 @@ class Command(BaseCommand):
         for code in evaluation.suggested:
             self.stdout.write(self.row(names.get(code, f"code {code}"), width, evaluation.examples[code], evaluation.per_code[code]))
         self.stdout.write(self.row("Overall", width, sum(evaluation.examples[c] for c in evaluation.suggested), evaluation.overall))
+        shown = [c for c in evaluation.suggested if evaluation.per_code[c].precision is None or evaluation.per_code[c].precision >= LOWEST_PRECISION]
+        together = Figures()
+        for code in shown:
+            together.add(evaluation.per_code[code])
+        self.stdout.write(self.row("Codes shown", width, sum(evaluation.examples[c] for c in shown), together))
         self.stdout.write(f"\nSuggestions a coder would see per transcript: {evaluation.suggestions_per_transcript:.1f}")
+        for code in sorted(set(evaluation.suggested) - set(shown)):
+            self.stdout.write(f"Not suggested, right less than {LOWEST_PRECISION:.0%} of the time: {names.get(code, code)}")
         for code in evaluation.too_few:
             self.stdout.write(
                 f"Not suggested, too few examples to learn or measure: {names.get(code, code)} "
