@@ -116,6 +116,22 @@ def fitted(row: SuggestionModel) -> Suggester | None:
     return model
 
 
+# Predictions per (model row, version, transcript): the panel is drawn again after every answer.
+PREDICTED: dict[tuple[int, int, int], tuple[list[Unit], dict]] = {}
+MOST_PREDICTIONS_KEPT = 500
+
+
+def predicted(row: SuggestionModel, model: Suggester, transcript: Transcript) -> tuple[list[Unit], dict]:
+    """The transcript's units and the model's probabilities for them, computed once per model version."""
+    key = (row.pk, row.version, transcript.pk)
+    if key not in PREDICTED:
+        if len(PREDICTED) >= MOST_PREDICTIONS_KEPT:
+            PREDICTED.clear()
+        units = units_by_transcript([transcript.pk]).get(transcript.pk, [])
+        PREDICTED[key] = (units, model.probabilities([unit.text for unit in units]))
+    return PREDICTED[key]
+
+
 def model_for(membership: Membership) -> SuggestionModel | None:
     """The model row this member's suggestions come from (its data left in the database), if any."""
     if not membership.project.suggestions_on or not membership.can_code():
@@ -140,8 +156,7 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
     model = fitted(row) if row is not None and row.version else None
     if model is None:
         return []
-    units = units_by_transcript([transcript.pk]).get(transcript.pk, [])
-    probabilities = model.probabilities([unit.text for unit in units])
+    units, probabilities = predicted(row, model, transcript)
     live = set(Code.objects.filter(project_id=transcript.project_id, archived=False).values_list("pk", flat=True))
     seen: dict[int, list[tuple[int, int]]] = {}
     for start, end, code in Excerpt.objects.visible_to(membership).filter(transcript=transcript).values_list(
