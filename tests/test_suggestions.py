@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.base import BaseTestCase, make_user
+from tests.base import BaseTestCase, make_user, run_worker
 from tests.suggestion_study import CHAT, WEATHER, build
 from transcripts import actions
 from transcripts.models import AuditEvent, Excerpt, Membership, SuggestionModel, SuggestionRejection
@@ -166,6 +166,20 @@ class SuggestionSwitchTests(BaseTestCase):
         assert self.client.get(reverse("transcript_suggestions", args=[transcript.pk])).status_code == 403
         page = self.client.get(reverse("transcript_detail", args=[transcript.pk]))
         self.assertNotContains(page, "suggestions-switch")
+
+    def test_a_lead_trains_on_demand_in_the_background_worker_with_progress(self):
+        build(self.project, [self.alice])
+        transcript = self.project.transcripts.first()
+        self.client.force_login(self.alice)
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(reverse("suggestions_train", args=[transcript.pk]), headers={"HX-Request": "true"})
+        self.assertContains(response, "<progress")
+        row = SuggestionModel.objects.get(project=self.project, learner=None)
+        assert (row.state, row.version) == (SuggestionModel.State.QUEUED, 0)
+        run_worker()
+        row.refresh_from_db()
+        assert (row.state, row.version, row.progress, row.n_excerpts) == (SuggestionModel.State.IDLE, 1, 100, 8)
+        self.assertContains(self.client.get(reverse("transcript_suggestions", args=[transcript.pk])), "trained 0")
 
     def test_a_project_without_coding_says_so_without_error(self):
         self.client.force_login(self.bob)
