@@ -10,7 +10,7 @@ from pathlib import Path
 from django.apps import apps
 from django.urls import reverse
 
-from tests.base import BaseTestCase, make_code, make_excerpt
+from tests.base import BaseTestCase, download_through_a_job, make_code, make_excerpt
 from transcripts import actions, review
 from transcripts.models import Attribute, AuditEvent
 
@@ -148,7 +148,7 @@ class LabelsOnPagesTests(BaseTestCase):
         filters = review.ReviewFilters.from_query({f"a{self.organization.pk}": "Hospital"}, options)
         self.assertEqual(review.reports.describe(filters, options), ["Organization type: Hospital"])
         self.client.force_login(self.rita)
-        response = self.client.get(reverse("review_report", args=[self.project.slug, "csv"]))
+        response = download_through_a_job(self, reverse("review_report", args=[self.project.slug, "csv"]))
         header = next(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
         self.assertIn("years_as_peer", header)
         self.assertIn("organization_type", header)

@@ -131,7 +131,7 @@ def safe_file_name(name: str) -> str:
 
 @task()
 def run_job(job_id: int) -> None:
-    """The worker's entry point: run the job if it is still waiting, then clear out expired ones."""
+    """The worker's entry point: clear out expired jobs, then run this one if it is still waiting."""
     remove_expired()
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING)
     if not claimed:
@@ -156,7 +156,10 @@ def execute(job: Job) -> None:
             message = str(error)
         else:
             logger.exception("Job %s (%s) failed", job.pk, job.kind)
-            message = "Something went wrong while writing this file, and nothing was kept. Please try again; if it fails again, tell your administrator."
+            message = (
+                "Something went wrong while writing this file, and nothing was kept. "
+                "Please try again; if it fails again, tell your administrator."
+            )
         Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, message=message, finished_at=timezone.now())
         return
     Job.objects.filter(pk=job.pk).update(
