@@ -99,10 +99,18 @@ def test_no_transcript_is_predicted_by_a_model_that_saw_it():
 
     evaluation = evaluate(by_transcript, fitter=recording_fit)
     assert len(seen_by_model) == 4
-    assert [held_out for held_out, _ in evaluation.folds] == [1, 2, 3, 4]
+    assert [held_out for held_out, _ in evaluation.folds] == [{1}, {2}, {3}, {4}]
     for held_out, seen in evaluation.folds:
-        assert held_out not in seen and seen == {1, 2, 3, 4} - {held_out}
+        assert not held_out & seen and seen == {1, 2, 3, 4} - held_out
     assert evaluation.overall.precision is not None and evaluation.overall.precision > 0.5
+
+
+def test_in_groups_too_no_transcript_is_predicted_by_a_model_that_saw_it():
+    by_transcript = corpus(5)
+    evaluation = evaluate(by_transcript, most_folds=2)
+    assert [held_out for held_out, _ in evaluation.folds] == [{1, 3, 5}, {2, 4}]
+    for held_out, seen in evaluation.folds:
+        assert not held_out & seen and held_out | seen == {1, 2, 3, 4, 5}
 
 
 def test_a_code_with_too_few_examples_is_not_learned_and_says_how_many_it_had():

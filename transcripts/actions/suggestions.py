@@ -19,6 +19,11 @@ from ..suggestions.loading import coding_to_learn, examples_by_transcript, rejec
 from .coding import create_excerpt
 
 
+# Leave-one-out over a thousand transcripts would fit a thousand models: past this many, the
+# background measurement leaves transcripts out in this many groups (evaluate_suggestions does not).
+MOST_FOLDS = 20
+
+
 def model_row(project: Project, learner_id: int | None) -> SuggestionModel:
     """The project's model row for this learner (None: the team), made when missing."""
     try:
@@ -50,7 +55,7 @@ def train_suggestions(project: Project, learner_id: int | None, progress: Progre
     examples = [example for found in by_transcript.values() for example in found]
     precision: dict[str, float | None] = {}
     if len(by_transcript) >= 2:
-        evaluation = evaluate(by_transcript, progress=report(0, 80))
+        evaluation = evaluate(by_transcript, progress=report(0, 80), most_folds=MOST_FOLDS)
         precision = {str(code): evaluation.per_code[code].precision for code in evaluation.suggested}
     model = fit(examples, progress=report(80, 20))
     row.data = model.to_bytes()

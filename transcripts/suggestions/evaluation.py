@@ -51,8 +51,8 @@ class Evaluation:
     overall: Figures
     suggestions_per_transcript: float
     threshold: float
-    # (held-out transcript, transcripts its model was fitted on), one per fold: the split, checkable.
-    folds: list[tuple[int, frozenset[int]]] = field(default_factory=list)
+    # (held-out transcripts, transcripts their model was fitted on), one per fold: the split, checkable.
+    folds: list[tuple[frozenset[int], frozenset[int]]] = field(default_factory=list)
 
     @property
     def too_few(self) -> list[int]:
@@ -92,24 +92,32 @@ def evaluate(
     fitter: Fitter = fit,
     threshold: float = THRESHOLD,
     progress: Progress = no_progress,
+    most_folds: int | None = None,
 ) -> Evaluation:
-    """Leave-one-transcript-out figures for the codes the whole project's coding would teach."""
+    """Leave-one-transcript-out figures for the codes the whole project's coding would teach.
+
+    With `most_folds`, transcripts are left out in that many groups instead of one by one (the
+    background training on a large project); a transcript is still never predicted by a model
+    that saw it.
+    """
     everything = [example for examples in by_transcript.values() for example in examples]
     counts = examples_per_code(everything)
     suggested = sorted(code for code, n in counts.items() if n >= FEWEST_EXAMPLES)
     per_code = {code: Figures() for code in suggested}
     folds, n_suggestions = [], 0
     transcripts = sorted(by_transcript)
-    for done, held_out in enumerate(transcripts):
-        progress(done, len(transcripts), f"Predicting transcript {done + 1} of {len(transcripts)}")
-        seen = frozenset(t for t in transcripts if t != held_out)
+    n_groups = len(transcripts) if most_folds is None else min(most_folds, len(transcripts))
+    groups = [transcripts[i::n_groups] for i in range(n_groups)]
+    for done, held_out in enumerate(groups):
+        progress(done, n_groups, f"Measuring: part {done + 1} of {n_groups} left out")
+        seen = frozenset(t for t in transcripts if t not in held_out)
         model = fitter([example for t in sorted(seen) for example in by_transcript[t]], suggested)
-        figures, made = score(model, by_transcript[held_out], suggested, threshold)
+        figures, made = score(model, [e for t in held_out for e in by_transcript[t]], suggested, threshold)
         for code, found in figures.items():
             per_code[code].add(found)
         n_suggestions += made
-        folds.append((held_out, seen))
-    progress(len(transcripts), len(transcripts), "Done")
+        folds.append((frozenset(held_out), seen))
+    progress(n_groups, n_groups, "Done")
     overall = Figures()
     for found in per_code.values():
         overall.add(found)
