@@ -179,7 +179,10 @@ class SuggestionSwitchTests(BaseTestCase):
         run_worker()
         row.refresh_from_db()
         assert (row.state, row.version, row.progress, row.n_excerpts) == (SuggestionModel.State.IDLE, 1, 100, 8)
-        self.assertContains(self.client.get(reverse("transcript_suggestions", args=[transcript.pk])), "trained 0")
+        panel = self.client.get(reverse("transcript_suggestions", args=[transcript.pk]))
+        self.assertContains(panel, "trained 0")
+        # Two coded interviews: each left out in turn has too few examples beside it to measure the code.
+        self.assertContains(panel, "<tr><td>Peer support chat</td><td>8</td><td>not measured</td></tr>", html=True)
 
     def test_a_project_without_coding_says_so_without_error(self):
         self.client.force_login(self.bob)

@@ -58,10 +58,16 @@ def render_panel(request: HtmxHttpRequest, transcript: Transcript, membership: M
     items = [{"s": s, "code": codes[s.code], "quote": transcript.text[s.start : s.end]} for s in found if s.code in codes]
     too_few = [codes[int(pk)] for pk in (row.examples if row else {}) if int(pk) in codes and pk not in row.precision]
     unreliable = [codes[int(pk)] for pk in (row.precision if row else {}) if int(pk) in codes and not reliable(row, int(pk))]
+    measured = [
+        {"code": codes[int(pk)], "units": row.examples.get(pk, 0), "precision": precision}
+        for pk, precision in (row.precision if row else {}).items()
+        if int(pk) in codes
+    ]
     context = {
         "transcript": transcript,
         "membership": membership,
         "row": row,
+        "measured": sorted(measured, key=lambda m: m["code"].name.lower()),
         "items": items,
         "too_few": too_few,
         "unreliable": unreliable,
