@@ -102,28 +102,30 @@ class Suggestion:
 
 
 # The fitted model per row, kept while its version stands: unpickling costs more than predicting.
-FITTED: dict[int, tuple[int, Suggester | None]] = {}
+# Keyed by when it was fitted as well: a row recreated (suggestions off and on) starts again at version 1.
+FITTED: dict[int, tuple[tuple, Suggester | None]] = {}
 
 
 def fitted(row: SuggestionModel) -> Suggester | None:
     """The row's model, loaded once per version in this process."""
+    stamp = (row.version, row.trained_at)
     cached = FITTED.get(row.pk)
-    if cached is not None and cached[0] == row.version:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     data = SuggestionModel.objects.filter(pk=row.pk).values_list("data", flat=True).first()
     model = from_bytes(bytes(data)) if data else None
-    FITTED[row.pk] = (row.version, model)
+    FITTED[row.pk] = (stamp, model)
     return model
 
 
 # Predictions per (model row, version, transcript): the panel is drawn again after every answer.
-PREDICTED: dict[tuple[int, int, int], tuple[list[Unit], dict]] = {}
+PREDICTED: dict[tuple, tuple[list[Unit], dict]] = {}
 MOST_PREDICTIONS_KEPT = 500
 
 
 def predicted(row: SuggestionModel, model: Suggester, transcript: Transcript) -> tuple[list[Unit], dict]:
     """The transcript's units and the model's probabilities for them, computed once per model version."""
-    key = (row.pk, row.version, transcript.pk)
+    key = (row.pk, row.version, row.trained_at, transcript.pk)
     if key not in PREDICTED:
         if len(PREDICTED) >= MOST_PREDICTIONS_KEPT:
             PREDICTED.clear()
