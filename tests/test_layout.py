@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "transcripts"
 
 # Modules, and packages taken whole with everything below them.
-PURE = ["spans", "colours", "assigning", "agreement", "interop"]
+PURE = ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]
 # What the pure packages hold that reads the database for them.
-DATABASE_FACING = {"transcripts.agreement.loading"}
+DATABASE_FACING = {"transcripts.agreement.loading", "transcripts.suggestions.loading", "transcripts.suggestions.tasks"}
 FORBIDDEN = ("django", "transcripts.models")
 
 REFUSING_INTERPRETER = """
@@ -157,9 +157,10 @@ LAYERS = [
     ("entry points", ["views", "templatetags", "management", "urls", "admin", "apps", "middleware", "http",
                       "forms", "codebook_forms", "project_forms", "export_forms"]),
     ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
-                          "backup", "integrity", "db_triggers", "project_export", "jobs"]),
+                          "backup", "integrity", "db_triggers", "project_export", "jobs", "suggestions.loading",
+                          "suggestions.tasks"]),
     ("models", ["models"]),
-    ("pure", ["spans", "colours", "assigning", "agreement", "interop"]),
+    ("pure", ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]),
 ]
 
 # Imports that stay inside a function, each for a reason the module's comment repeats.

@@ -73,7 +73,7 @@ ROUTES: dict[str, Route] = {
     "project_import_confirm": Route(args=lambda w: [], foreign=None, get=None, post="lead"),
     "project_detail": Route(args=_slug, foreign=_other_slug),
     "project_settings": Route(
-        args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study"}
+        args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study", "suggestions_on": "on"}
     ),
     # The whole project as .qdpx: a lead's, like the other exports of everything.
     "project_export": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
@@ -116,7 +116,23 @@ ROUTES: dict[str, Route] = {
     "coding_undo": Route(
         args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="coder"
     ),
+    # Suggestions are for those who code; the forms name a passage that is not a unit here (400).
+    "transcript_suggestions": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get="coder"
+    ),
+    "suggestion_accept": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="coder",
+        data=lambda w: {"start": 0, "end": 5, "code": w.code.pk, "version": 1},
+    ),
+    "suggestion_reject": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="coder",
+        data=lambda w: {"start": 0, "end": 5, "code": w.code.pk, "version": 1},
+    ),
+    "suggestions_train": Route(
+        args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="lead"
+    ),
     "excerpt_detail": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
+    "excerpt_similar": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
     # The excerpt is the lead's: a coder may change only their own coding.
     "excerpt_update": Route(
         args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk], get=None, post="lead",

@@ -58,6 +58,7 @@ PROJECT_PATHS = {
     "memo": "project",
     "auditevent": "project",
     "transcriptassignment": "transcript__project",
+    "suggestionrejection": "transcript__project",
     # The site's own row belongs to no project: in a site archive, never in a project's.
     "sitesettings": None,
     # Background jobs are in no archive (NOT_ARCHIVED); this is how they would reach their project.
@@ -66,10 +67,12 @@ PROJECT_PATHS = {
     "countsready": "project",
     "codetally": "project",
     "themetotal": "project",
+    "suggestionmodel": "project",
 }
 # Rows an archive leaves out: a background job is a file waiting a day for its download, and the
 # file itself is not archived; a restored job would offer a download that is not there.
-NOT_ARCHIVED = {"job"}
+# A fitted suggestion model is rebuilt from the coding by the worker, never restored.
+NOT_ARCHIVED = {"job", "suggestionmodel"}
 COUNTED_AGAIN = {"countsready", "codetally", "themetotal"}
 
 

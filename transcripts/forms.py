@@ -131,10 +131,11 @@ class ProjectSettingsForm(forms.ModelForm):
         from .models import Project
 
         model = Project
-        fields = ["name", "description", "only_leads_create_codes", "leads_need_two_factor"]
+        fields = ["name", "description", "only_leads_create_codes", "leads_need_two_factor", "suggestions_on"]
         labels = {
             "only_leads_create_codes": "Only leads may add new codes",
             "leads_need_two_factor": "Leads must log in with a second factor",
+            "suggestions_on": "Coders may show code suggestions learned from this project's coding",
         }
 
     def __init__(self, *args, lead_verified: bool = False, **kwargs) -> None:

@@ -14,6 +14,7 @@ same transaction as the change. Call sites use `from transcripts import actions`
     jobs          background reports and exports started
     project_preview what a REFI-QDA project file (.qdpx, .qde) will bring in, before any write
     project_import  a REFI-QDA project brought in as a new project
+    suggestions   code suggestions fitted, accepted, rejected; their models forgotten
     codebook      codes created, changed, moved, reordered, archived, merged, deleted,
                   imported; exemplars
     counts        the review counts kept exact by every write above that changes coding
@@ -59,6 +60,7 @@ from .participants import (
     participant_for_label,
     read_participant_sheet,
 )
+from .suggestions import accept_suggestion, delete_suggestion_models, model_row, reject_suggestion, train_suggestions
 from .teamwork import (
     assign_with_overlap,
     remove_assignment,
@@ -84,6 +86,12 @@ __all__ = [
     # counts
     "forget_review_counts",
     "recount_review_counts",
+    # suggestions
+    "accept_suggestion",
+    "delete_suggestion_models",
+    "model_row",
+    "reject_suggestion",
+    "train_suggestions",
     # base
     "CODE_FIELDS",
     "ConfirmationRequired",

@@ -3,6 +3,7 @@ from .coding import Code, CodeApplication, Excerpt, Memo
 from .counts import CodeTally, CountsReady, ThemeTotal
 from .jobs import Job
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
+from .suggestions import SuggestionModel, SuggestionRejection
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
 from .visibility import visible_excerpts_q
@@ -24,6 +25,8 @@ __all__ = [
     "Pseudonym",
     "SiteSettings",
     "SpeakerTurn",
+    "SuggestionModel",
+    "SuggestionRejection",
     "Transcript",
     "TranscriptTextLocked",
     "TranscriptAssignment",

@@ -63,6 +63,10 @@ class Project(models.Model):
         default=False,
         help_text="When on, a lead opens this project only after logging in with a code from an authenticator app.",
     )
+    suggestions_on = models.BooleanField(
+        default=True,
+        help_text="When on, coders may show code suggestions learned from this project's own coding, on this server.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -49,6 +49,7 @@ from .review import (
     review_search_code,
     review_summary,
 )
+from .suggestions import excerpt_similar, suggestion_accept, suggestion_reject, suggestions_train, transcript_suggestions
 from .transcripts import transcript_delete
 from .agreement import agreement, reconcile, reconcile_settle
 from .audit import audit_export, audit_list
@@ -67,6 +68,11 @@ from .teamwork import (
 )
 
 __all__ = [
+    "excerpt_similar",
+    "suggestion_accept",
+    "suggestion_reject",
+    "suggestions_train",
+    "transcript_suggestions",
     "code_archive",
     "code_create",
     "code_delete",

@@ -118,7 +118,7 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 def project_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, membership = get_project_for_member(request.user, slug)
     require(membership.can_manage())
-    fields = ["name", "description", "only_leads_create_codes", "leads_need_two_factor"]
+    fields = ["name", "description", "only_leads_create_codes", "leads_need_two_factor", "suggestions_on"]
     before = {field: getattr(project, field) for field in fields}
     lead_verified = getattr(request.user, "is_verified", lambda: False)()
     form = ProjectSettingsForm(request.POST or None, instance=project, lead_verified=lead_verified)
@@ -128,6 +128,8 @@ def project_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             after = {field: getattr(project, field) for field in fields}
             if after != before:
                 audit.record("project.changed", by=request.user, project=project, obj=project, before=before, after=after)
+            if before["suggestions_on"] and not project.suggestions_on:
+                actions.delete_suggestion_models(project)
         messages.success(request, "Project settings saved.")
         if project.leads_need_two_factor and not before["leads_need_two_factor"]:
             messages.info(request, "Leads without a second factor will be asked to set one up before they open this project.")

@@ -1,0 +1,127 @@
+"""The suggestions' pure core: units, labels from overlapping excerpts, the held-out split."""
+
+from transcripts.suggestions.evaluation import evaluate
+from transcripts.suggestions.learning import FEWEST_EXAMPLES, fit
+from transcripts.suggestions.units import Coded, Example, Turn, Unit, label, passages, units_of
+
+TEXT = (
+    "Interviewer: What keeps you going in this work, day to day?\n"
+    "P07: The group chat, honestly. We text all day. Somebody always answers. "
+    "It keeps me steady when a client relapses. And my sponsor helps too. She calls on Sundays.\n"
+    "Interviewer: And when it gets too much?\n"
+    "P07: Yeah.\n"
+)
+
+
+def turns_of(text: str) -> list[Turn]:
+    found, position = [], 0
+    for line in text.split("\n"):
+        if line:
+            speaker, _, _ = line.partition(": ")
+            role = "interviewer" if speaker == "Interviewer" else "participant"
+            found.append(Turn(position, position + len(speaker) + 2, position + len(line), role))
+        position += len(line) + 1
+    return found
+
+
+def test_interviewer_turns_are_never_units():
+    units = units_of(1, TEXT, turns_of(TEXT))
+    assert units
+    assert all("Interviewer" not in unit.text and "?" not in unit.text for unit in units)
+    assert all(TEXT[unit.start : unit.end] == unit.text for unit in units)
+
+
+def test_a_long_turn_is_cut_into_passages_and_a_bare_yes_is_no_unit():
+    units = units_of(1, TEXT, turns_of(TEXT))
+    assert [unit.text for unit in units] == [
+        "The group chat, honestly. We text all day. Somebody always answers.",
+        "It keeps me steady when a client relapses. And my sponsor helps too. She calls on Sundays.",
+    ]
+
+
+def test_a_short_last_passage_joins_the_one_before():
+    text = "One. Two. Three. Four."
+    assert passages(text, 0, len(text), 3) == [(0, len(text))]
+
+
+def test_labels_come_from_the_codes_that_cover_most_of_a_unit():
+    unit = Unit(1, 100, 200, "x" * 100)
+    coded = [
+        Coded(1, 90, 140, frozenset({1})),  # 40 of 100: touches, not most
+        Coded(1, 130, 170, frozenset({1, 2})),  # code 1 now covers 100..170 = 70: most; code 2 only 40
+        Coded(1, 150, 210, frozenset({3})),  # 50: exactly half is not most
+        Coded(2, 100, 200, frozenset({4})),  # another transcript
+    ]
+    [example] = label([unit], coded)
+    assert example.positive == {1}
+    assert example.unsure == {2, 3}
+    assert (example.label(1), example.label(2), example.label(4)) == (True, None, False)
+
+
+def test_a_rejection_makes_a_unit_a_negative_example_unless_the_code_covers_it():
+    unit = Unit(1, 0, 50, "y" * 50)
+    [example] = label([unit], [Coded(1, 0, 10, frozenset({2}))], rejected=[(1, 0, 50, 2), (1, 0, 50, 5)])
+    assert example.label(2) is False and example.label(5) is False
+
+
+WORDS = {1: "group chat peers text friends together", 2: "boundaries say no weekend phone off"}
+
+
+def corpus(n_transcripts: int) -> dict[int, list[Example]]:
+    by_transcript = {}
+    for t in range(1, n_transcripts + 1):
+        examples = []
+        for i in range(6):
+            code = 1 + i % 2
+            text = f"{WORDS[code]} passage {t} {i}"
+            examples.append(Example(Unit(t, i * 100, i * 100 + 50, text), positive=frozenset({code})))
+            examples.append(Example(Unit(t, i * 100 + 50, i * 100 + 99, f"the weather and lunch {t} {i}")))
+        by_transcript[t] = examples
+    return by_transcript
+
+
+def test_no_transcript_is_predicted_by_a_model_that_saw_it():
+    by_transcript = corpus(4)
+    seen_by_model: dict[int, set[int]] = {}
+
+    def recording_fit(examples, codes):
+        model = fit(examples, codes)
+        seen_by_model[id(model)] = {example.unit.transcript for example in examples}
+        original = model.probabilities
+
+        def probabilities(texts):
+            predicted = {int(text.split()[-2]) for text in texts}  # the transcript number in each text
+            assert not predicted & seen_by_model[id(model)], "a model predicted a transcript it was fitted on"
+            return original(texts)
+
+        model.probabilities = probabilities
+        return model
+
+    evaluation = evaluate(by_transcript, fitter=recording_fit)
+    assert len(seen_by_model) == 4
+    assert [held_out for held_out, _ in evaluation.folds] == [{1}, {2}, {3}, {4}]
+    for held_out, seen in evaluation.folds:
+        assert not held_out & seen and seen == {1, 2, 3, 4} - held_out
+    assert evaluation.overall.precision is not None and evaluation.overall.precision > 0.5
+
+
+def test_in_groups_too_no_transcript_is_predicted_by_a_model_that_saw_it():
+    by_transcript = corpus(5)
+    evaluation = evaluate(by_transcript, most_folds=2)
+    assert [held_out for held_out, _ in evaluation.folds] == [{1, 3, 5}, {2, 4}]
+    for held_out, seen in evaluation.folds:
+        assert not held_out & seen and held_out | seen == {1, 2, 3, 4, 5}
+
+
+def test_a_code_with_too_few_examples_is_not_learned_and_says_how_many_it_had():
+    examples = [example for examples in corpus(2).values() for example in examples]
+    examples.append(Example(Unit(9, 0, 10, "a lone example of stigma"), positive=frozenset({7})))
+    model = fit(examples)
+    assert set(model.classifiers) == {1, 2}
+    assert model.too_few == {7: 1}
+    assert FEWEST_EXAMPLES > 1
+
+
+def test_nothing_to_learn_from_gives_an_empty_model():
+    model = fit([])
+    assert model.classifiers == {} and model.probabilities(["anything"]) == {}

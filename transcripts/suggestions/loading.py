@@ -1,0 +1,204 @@
+"""A project's units, coding and rejections from the database, in the shapes units.py takes.
+
+Whose coding a model learns from is decided here (`learning_scope`, `coding_to_learn`): the one
+place blind coding reaches the suggestions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from django.db.models import Q
+
+from .. import spans
+from ..models import Code, Excerpt, Membership, Project, SpeakerTurn, SuggestionModel, SuggestionRejection, Transcript
+from .learning import LOWEST_PRECISION, THRESHOLD, Suggester, from_bytes, most_similar
+from .units import Coded, Example, Turn, Unit, coverage, label, units_of
+
+
+def units_by_transcript(transcript_ids: Iterable[int]) -> dict[int, list[Unit]]:
+    """transcript id -> its units, in two queries."""
+    ids = list(transcript_ids)
+    turns: dict[int, list[Turn]] = {pk: [] for pk in ids}
+    for row in SpeakerTurn.objects.filter(transcript_id__in=ids).order_by("transcript_id", "start").values_list(
+        "transcript_id", "start", "body_start", "end", "role"
+    ):
+        turns[row[0]].append(Turn(*row[1:]))
+    texts = Transcript.objects.filter(pk__in=ids).values_list("pk", "text")
+    return {pk: units_of(pk, text, turns[pk]) for pk, text in texts}
+
+
+def learning_scope(membership: Membership) -> int | None:
+    """Whose coding this member's suggestions learn from: None for the whole team, else their user id.
+
+    While any of the project's coding is blind to this member, their model learns from their own
+    coding and the consensus alone, so a suggestion can never tell them what another coder did.
+    """
+    project = membership.project
+    if membership.is_lead() or project.comparison_open:
+        return None
+    if project.blind_coding or project.transcripts.filter(blind_coding=True).exists():
+        return membership.user_id
+    return None
+
+
+def coding_to_learn(project: Project, scope: int | None) -> Q:
+    """The excerpts a model for `scope` (see learning_scope) learns from, as a filter on Excerpt."""
+    if scope is None:
+        return Q(transcript__project=project)
+    mine_or_settled = Q(coder_id=scope, is_consensus=False) | Q(is_consensus=True)
+    if not project.blind_coding:
+        mine_or_settled |= Q(transcript__blind_coding=False)
+    return Q(transcript__project=project) & mine_or_settled
+
+
+def coded(project: Project, scope: int | None) -> list[Coded]:
+    """The excerpts to learn from, with their codes (archived codes left out: they are no longer suggested)."""
+    rows = (
+        Excerpt.objects.filter(coding_to_learn(project, scope), applications__code__archived=False)
+        .values_list("pk", "transcript_id", "start", "end", "applications__code_id")
+        .order_by("pk")
+    )
+    found: dict[int, tuple[int, int, int, set[int]]] = {}
+    for pk, transcript, start, end, code in rows:
+        found.setdefault(pk, (transcript, start, end, set()))[3].add(code)
+    return [Coded(t, s, e, frozenset(codes)) for t, s, e, codes in found.values()]
+
+
+def examples_by_transcript(
+    project: Project, scope: int | None, rejected: Iterable[tuple[int, int, int, int]] = ()
+) -> dict[int, list[Example]]:
+    """transcript id -> its labelled units, for every transcript with coding to learn from.
+
+    A transcript with rejections but no coding brings only its rejected units, as negatives for
+    the codes rejected on them.
+    """
+    excerpts = coded(project, scope)
+    rejected = list(rejected)
+    with_coding = {excerpt.transcript for excerpt in excerpts}
+    units = units_by_transcript(sorted(with_coding | {row[0] for row in rejected}))
+    found = {pk: label(these, excerpts, rejected) for pk, these in units.items()}
+    for pk in set(found) - with_coding:
+        found[pk] = [replace(example, coded=False) for example in found[pk] if example.rejected]
+    return {pk: examples for pk, examples in found.items() if examples}
+
+
+def rejections(project: Project, scope: int | None) -> list[tuple[int, int, int, int]]:
+    """(transcript, start, end, code) of the suggestions rejected by whoever `scope` learns from."""
+    found = SuggestionRejection.objects.filter(transcript__project=project)
+    if scope is not None:
+        found = found.filter(rejected_by_id=scope)
+    return list(found.values_list("transcript_id", "start", "end", "code_id"))
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    start: int
+    end: int
+    code: int
+    probability: float
+    precision: float | None  # measured on the project's own coding; None when no suggestion was made there
+
+
+# The fitted model per row, kept while its version stands: unpickling costs more than predicting.
+# Keyed by when it was fitted as well: a row recreated (suggestions off and on) starts again at version 1.
+FITTED: dict[int, tuple[tuple, Suggester | None]] = {}
+
+
+def fitted(row: SuggestionModel) -> Suggester | None:
+    """The row's model, loaded once per version in this process."""
+    stamp = (row.version, row.trained_at)
+    cached = FITTED.get(row.pk)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    data = SuggestionModel.objects.filter(pk=row.pk).values_list("data", flat=True).first()
+    model = from_bytes(bytes(data)) if data else None
+    FITTED[row.pk] = (stamp, model)
+    return model
+
+
+# Predictions per (model row, version, transcript): the panel is drawn again after every answer.
+PREDICTED: dict[tuple, tuple[list[Unit], dict]] = {}
+MOST_PREDICTIONS_KEPT = 500
+
+
+def predicted(row: SuggestionModel, model: Suggester, transcript: Transcript) -> tuple[list[Unit], dict]:
+    """The transcript's units and the model's probabilities for them, computed once per model version."""
+    key = (row.pk, row.version, row.trained_at, transcript.pk)
+    if key not in PREDICTED:
+        if len(PREDICTED) >= MOST_PREDICTIONS_KEPT:
+            PREDICTED.clear()
+        units = units_by_transcript([transcript.pk]).get(transcript.pk, [])
+        PREDICTED[key] = (units, model.probabilities([unit.text for unit in units]))
+    return PREDICTED[key]
+
+
+def model_for(membership: Membership) -> SuggestionModel | None:
+    """The model row this member's suggestions come from (its data left in the database), if any."""
+    if not membership.project.suggestions_on or not membership.can_code():
+        return None
+    scope = learning_scope(membership)
+    return SuggestionModel.objects.defer("data").filter(project=membership.project, learner_id=scope).first()
+
+
+def reliable(row: SuggestionModel, code: int) -> bool:
+    """Whether the code's measured precision, if it was measured, is high enough to suggest it."""
+    precision = row.precision.get(str(code))
+    return precision is None or precision >= LOWEST_PRECISION
+
+
+def suggestions_for(transcript: Transcript, membership: Membership, row: SuggestionModel | None) -> list[Suggestion]:
+    """What the model would code in this transcript for this member, in reading order.
+
+    Left out: a code the member can already see on any part of the unit, a code they rejected
+    there, archived codes, codes with too few examples (the model never learned them), and codes
+    measured as right too rarely (`reliable`).
+    """
+    model = fitted(row) if row is not None and row.version else None
+    if model is None:
+        return []
+    units, probabilities = predicted(row, model, transcript)
+    live = set(Code.objects.filter(project_id=transcript.project_id, archived=False).values_list("pk", flat=True))
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for start, end, code in Excerpt.objects.visible_to(membership).filter(transcript=transcript).values_list(
+        "start", "end", "applications__code_id"
+    ):
+        seen.setdefault(code, []).append((start, end))
+    refused = set(
+        SuggestionRejection.objects.filter(transcript=transcript, rejected_by_id=membership.user_id).values_list(
+            "start", "end", "code_id"
+        )
+    )
+    found = []
+    for code, column in probabilities.items():
+        if code not in live or not reliable(row, code):
+            continue
+        merged = spans.merge(seen.get(code, []))
+        for unit, probability in zip(units, column):
+            if probability < THRESHOLD or (unit.start, unit.end, code) in refused or coverage(unit, merged) > 0:
+                continue
+            found.append(Suggestion(unit.start, unit.end, code, float(probability), row.precision.get(str(code))))
+    return sorted(found, key=lambda s: (s.start, -s.probability))
+
+
+def similar_units(excerpt: Excerpt, membership: Membership, limit: int = 10) -> list[tuple[Unit, float]]:
+    """The project's units most like the excerpt, best first, that no coding the member can see touches.
+
+    Needs no fitted model: the words and characters of the units themselves are compared.
+    """
+    transcripts = list(Transcript.objects.filter(project_id=excerpt.transcript.project_id).values_list("pk", flat=True))
+    seen: dict[int, list[tuple[int, int]]] = {}
+    for transcript, start, end in Excerpt.objects.visible_to(membership).filter(transcript_id__in=transcripts).values_list(
+        "transcript_id", "start", "end"
+    ):
+        seen.setdefault(transcript, []).append((start, end))
+    merged = {pk: spans.merge(found) for pk, found in seen.items()}
+    candidates = [
+        unit
+        for units in units_by_transcript(transcripts).values()
+        for unit in units
+        if coverage(unit, merged.get(unit.transcript, [])) == 0
+    ]
+    ranked = most_similar(excerpt.quote, [unit.text for unit in candidates], limit)
+    return [(candidates[index], score) for index, score in ranked]
