@@ -236,3 +236,13 @@ class PastTheActionsTests(BaseTestCase):
         assert "peer-workers: counted" in out.getvalue()
         assert CountsReady.objects.filter(project=self.project).exists()
         assert stored_tallies(self.project) == counted_here(self.project)
+
+    def test_migrating_counts_every_project_not_counted_yet(self):
+        code = make_code(self.project, name="Pay")
+        actions.create_excerpt(self.transcript, start=0, end=12, codes=[code], by=self.alice)
+        CountsReady.objects.filter(project=self.project).delete()
+        for model in (CodeTally, ThemeTotal):
+            model.objects.filter(project=self.project).delete()
+        call_command("migrate", verbosity=0)  # nothing left to apply; the counting runs after it all the same
+        assert CountsReady.objects.filter(project=self.project).exists()
+        assert stored_tallies(self.project) == counted_here(self.project)

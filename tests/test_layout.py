@@ -168,6 +168,7 @@ IMPORTS_INSIDE_FUNCTIONS = {
     # apps.py is imported while the app registry fills; the middleware needs the models.
     ("transcripts.apps", "transcripts.db_triggers"),
     ("transcripts.apps", "transcripts.middleware"),
+    ("transcripts.apps", "transcripts.actions.counts"),
     # coding.py and transcripts.py import projects.py for Project.
     ("transcripts.models.projects", "transcripts.models.coding"),
     ("transcripts.models.projects", "transcripts.models.transcripts"),

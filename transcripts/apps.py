@@ -12,6 +12,7 @@ class TranscriptsConfig(AppConfig):
         # Here, not at the top: this module is imported while the app registry fills, before the
         # models that the middleware (through access.py) imports can load.
         from . import db_triggers
+        from .actions.counts import recount_uncounted
         from .middleware import remember_login_time, remember_second_factor
 
         user_logged_in.connect(remember_login_time, dispatch_uid="transcripts-login-time")
@@ -19,3 +20,4 @@ class TranscriptsConfig(AppConfig):
 
         pre_migrate.connect(db_triggers.drop_before_migrate, sender=self, dispatch_uid="transcripts-drop-trigger")
         post_migrate.connect(db_triggers.create_after_migrate, sender=self, dispatch_uid="transcripts-create-trigger")
+        post_migrate.connect(recount_uncounted, sender=self, dispatch_uid="transcripts-recount-review-counts")
