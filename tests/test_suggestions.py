@@ -61,6 +61,18 @@ class SuggestionsTests(BaseTestCase):
         found = suggestions_for(self.uncoded, self.bob_membership(), model_for(self.bob_membership()))
         assert start not in {s.start for s in found}, "a coded passage is not suggested again"
 
+    def test_accepting_twice_codes_once_and_says_so(self):
+        self.client.force_login(self.bob)
+        start = self.uncoded.text.index(CHAT[0])
+        data = {"start": start, "end": start + len(CHAT[0]), "code": self.chat.pk, "version": 1}
+        url = reverse("suggestion_accept", args=[self.uncoded.pk])
+        assert self.client.post(url, data, headers={"HX-Request": "true"}).status_code == 200
+        again = self.client.post(url, data, headers={"HX-Request": "true"})  # a double click, a second tab
+        assert again.status_code == 200  # the panel again, with the refusal as a notice
+        assert "already coded exactly this passage" in again.headers["HX-Trigger"]
+        assert Excerpt.objects.filter(transcript=self.uncoded).count() == 1
+        assert AuditEvent.objects.filter(verb="suggestion.accepted").count() == 1
+
     def test_without_htmx_accepting_redirects_to_the_transcript(self):
         self.client.force_login(self.bob)
         start = self.uncoded.text.index(CHAT[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -83,12 +84,17 @@ def transcript_suggestions(request: HtmxHttpRequest, transcript_id: int) -> Http
     return render_panel(request, transcript, membership)
 
 
-def answered(request: HtmxHttpRequest, transcript: Transcript, membership: Membership, message: str) -> HttpResponse:
+def answered(
+    request: HtmxHttpRequest, transcript: Transcript, membership: Membership, message: str, *, level: str = "success"
+) -> HttpResponse:
+    """The panel again, with `message` as a notice; without htmx, the transcript page with the message."""
     if not request.htmx:
+        (messages.error if level == "error" else messages.success)(request, message)
         return redirect("transcript_detail", transcript.pk)
     response = render_panel(request, transcript, membership)
-    trigger_client_event(response, "coding-changed", {})
-    trigger_client_event(response, "notify", {"level": "success", "message": message})
+    if level != "error":
+        trigger_client_event(response, "coding-changed", {})
+    trigger_client_event(response, "notify", {"level": level, "message": message})
     return response
 
 
@@ -100,10 +106,13 @@ def suggestion_accept(request: HtmxHttpRequest, transcript_id: int) -> HttpRespo
     if not form.is_valid():
         return HttpResponse(status=400)
     data = form.cleaned_data
-    actions.accept_suggestion(
-        transcript, start=data["start"], end=data["end"], code=data["code"], by=request.user,
-        model_version=data["version"], probability=data["probability"] or 0.0,
-    )
+    try:
+        actions.accept_suggestion(
+            transcript, start=data["start"], end=data["end"], code=data["code"], by=request.user,
+            model_version=data["version"], probability=data["probability"] or 0.0,
+        )
+    except ValidationError as error:  # accepted already (a double click, another tab), or the code went
+        return answered(request, transcript, membership, " ".join(error.messages), level="error")
     return answered(request, transcript, membership, f"Coded as {data['code'].name}.")
 
 
