@@ -169,6 +169,8 @@ IMPORTS_INSIDE_FUNCTIONS = {
     ("transcripts.apps", "transcripts.db_triggers"),
     ("transcripts.apps", "transcripts.middleware"),
     ("transcripts.apps", "transcripts.actions.counts"),
+    # numpy and scikit-learn load only where a suggestion model is fitted, read or asked.
+    ("transcripts.suggestions.learning", "transcripts.suggestions.model"),
     # coding.py and transcripts.py import projects.py for Project.
     ("transcripts.models.projects", "transcripts.models.coding"),
     ("transcripts.models.projects", "transcripts.models.transcripts"),

@@ -1,8 +1,15 @@
 """The suggestions' pure core: units, labels from overlapping excerpts, the held-out split."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from transcripts.suggestions.evaluation import evaluate
 from transcripts.suggestions.learning import FEWEST_EXAMPLES, fit
 from transcripts.suggestions.units import Coded, Example, Turn, Unit, label, passages, units_of
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TEXT = (
     "Interviewer: What keeps you going in this work, day to day?\n"
@@ -125,3 +132,17 @@ def test_a_code_with_too_few_examples_is_not_learned_and_says_how_many_it_had():
 def test_nothing_to_learn_from_gives_an_empty_model():
     model = fit([])
     assert model.classifiers == {} and model.probabilities(["anything"]) == {}
+
+
+def test_a_web_worker_starts_without_the_numeric_libraries():
+    # scikit-learn and scipy take some 80 MB per process: only fitting, reading or asking a model loads
+    # them. (numpy may load all the same: openpyxl uses it when it is installed.)
+    script = (
+        "import sys, django; django.setup(); "
+        "from django.urls import resolve; resolve('/'); "
+        "import transcripts.views, transcripts.actions; "
+        "print(sorted(name for name in ('sklearn', 'scipy', 'joblib') if name in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "peercoding.settings"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .learning import FEWEST_EXAMPLES, THRESHOLD, Progress, Suggester, examples_per_code, fit, no_progress
+from .learning import FEWEST_EXAMPLES, THRESHOLD, Progress, examples_per_code, fit, no_progress
 from .units import Example
+
+if TYPE_CHECKING:
+    from .model import Suggester
 
 
 @dataclass
@@ -59,7 +63,7 @@ class Evaluation:
         return sorted(code for code in self.examples if code not in self.suggested)
 
 
-Fitter = Callable[[Sequence[Example], Sequence[int]], Suggester]
+Fitter = Callable[[Sequence[Example], Sequence[int]], "Suggester"]
 
 
 def score(

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
 from .. import spans
 from ..models import Code, Excerpt, Membership, Project, SpeakerTurn, SuggestionModel, SuggestionRejection, Transcript
-from .learning import LOWEST_PRECISION, THRESHOLD, Suggester, from_bytes, most_similar
+from .learning import LOWEST_PRECISION, THRESHOLD, from_bytes, most_similar
 from .units import Coded, Example, Turn, Unit, coverage, label, units_of
+
+if TYPE_CHECKING:
+    from .model import Suggester
 
 
 def units_by_transcript(transcript_ids: Iterable[int]) -> dict[int, list[Unit]]:
