@@ -1,5 +1,6 @@
 """Backup and restore: dump → restore → dump compares equal, and across databases."""
 
+import datetime
 import io
 import json
 import os
@@ -82,6 +83,19 @@ class BackupTests(TransactionTestCase):
         self.assertTrue(__import__("transcripts.audit", fromlist=["verify_chain"]).verify_chain().ok)
         # New objects get fresh ids after a restore.
         make_transcript(self.project_again(), title="After restore")
+
+    def test_times_keep_every_microsecond_through_a_dump_and_restore(self):
+        # Django's JSON keeps milliseconds only: a time of 12:00:00.000500 came back as 12:00:00,
+        # so the second dump differed from the first, and an audit event so timed would no
+        # longer match its recorded hash.
+        self.build()
+        precise = datetime.datetime(2026, 3, 4, 12, 0, 0, 500, tzinfo=datetime.timezone.utc)
+        Memo.objects.filter(body="journal").update(created_at=precise)
+        first = backup.dump()
+        self.wipe()
+        backup.restore(first)
+        self.assertEqual(Memo.objects.get(body="journal").created_at, precise)
+        self.assertEqual(data_of(first), data_of(backup.dump()))
 
     def test_a_project_archive_holds_only_that_project(self):
         self.build()

@@ -17,6 +17,7 @@ restored chain stands in the checkpoint file, so a cut made after the restore is
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import json
@@ -27,6 +28,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core import serializers
 from django.core.management.color import no_style
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
@@ -34,6 +36,19 @@ from django.utils import timezone
 from . import audit
 from .actions import counts
 from .models import AuditEvent, Excerpt, Membership, Project
+
+class ExactTimes(DjangoJSONEncoder):
+    """Django's JSON, but times keep their microseconds (Django's own keeps milliseconds, so a
+    restored time could differ from the stored one, and an audit event's hash with it)."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime):
+            text = o.isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        if isinstance(o, datetime.time):
+            return o.isoformat()
+        return super().default(o)
+
 
 FORMAT = "peercoding-backup"
 FORMAT_VERSION = 1
@@ -140,7 +155,7 @@ def dump(project=None) -> bytes:
     for queryset in _querysets(project):
         model = queryset.model
         fields = USER_FIELDS if model is User else None
-        data = json.loads(serializers.serialize("json", queryset.iterator(chunk_size=2000), fields=fields))
+        data = json.loads(serializers.serialize("json", queryset.iterator(chunk_size=2000), fields=fields, cls=ExactTimes))
         counts[model._meta.label_lower] = len(data)
         objects.extend(data)
     payload = json.dumps(objects, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
