@@ -27,18 +27,23 @@ class DuplicateCoding(ValidationError):
         self.existing = existing
 
 
+def _same_span_as(excerpt: Excerpt, prefix: str = "") -> dict:
+    """Lookups for the excerpts of the same coder (or the consensus) over the same span."""
+    same = {
+        "transcript_id": excerpt.transcript_id,
+        "coder_id": excerpt.coder_id,
+        "start": excerpt.start,
+        "end": excerpt.end,
+        "is_consensus": excerpt.is_consensus,
+    }
+    return {prefix + name: value for name, value in same.items()}
+
+
 def _duplicate_of(excerpt: Excerpt, code_ids: Sequence[int], *, by) -> DuplicateCoding | None:
     """The refusal to give when another excerpt of the same coder covers exactly the same span
     with one of `code_ids` (consensus excerpts compared only with consensus excerpts)."""
     twin = (
-        Excerpt.objects.filter(
-            transcript_id=excerpt.transcript_id,
-            coder_id=excerpt.coder_id,
-            start=excerpt.start,
-            end=excerpt.end,
-            is_consensus=excerpt.is_consensus,
-            applications__code_id__in=code_ids,
-        )
+        Excerpt.objects.filter(**_same_span_as(excerpt), applications__code_id__in=code_ids)
         .exclude(pk=excerpt.pk)
         .order_by("pk")
         .first()
@@ -58,14 +63,7 @@ def _apply_codes_unless_duplicate(excerpt: Excerpt, code_ids: list[int], *, by) 
     every duplicate committed before it.
     """
     twins = (
-        CodeApplication.objects.filter(
-            excerpt__transcript_id=excerpt.transcript_id,
-            excerpt__coder_id=excerpt.coder_id,
-            excerpt__start=excerpt.start,
-            excerpt__end=excerpt.end,
-            excerpt__is_consensus=excerpt.is_consensus,
-            code_id__in=code_ids,
-        )
+        CodeApplication.objects.filter(**_same_span_as(excerpt, "excerpt__"), code_id__in=code_ids)
         .exclude(excerpt_id=excerpt.pk)
         .values("pk")
     )

@@ -37,6 +37,21 @@ def participant_for_label(project: Project, label: str, *, by) -> Participant:
     return participant
 
 
+@transaction.atomic
+def create_participant(project: Project, label: str, values: dict[Attribute, str], *, by) -> Participant:
+    """A participant with its attribute values, audited; a value its attribute refuses raises
+    ValidationError and nothing is saved."""
+    participant = Participant.objects.create(project=project, label=label)
+    stored = {}
+    for attribute, raw in values.items():
+        value = AttributeValue(participant=participant, attribute=attribute, value=raw)
+        value.full_clean()
+        value.save()
+        stored[attribute.name] = value.value
+    audit.record("participant.created", by=by, project=project, obj=participant, after={"label": label, **stored})
+    return participant
+
+
 @dataclass
 class SheetResult:
     created: int = 0

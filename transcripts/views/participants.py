@@ -3,19 +3,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import actions, audit
+from .. import actions
 from ..access import get_project_for_member, require
 from ..forms import AttributeLabelForm, ParticipantForm, SheetUploadForm
 from ..http import HtmxHttpRequest
 from ..interop.readers import ImportRefused, ParticipantSheet, SheetColumn, SheetRow
-from ..models import Attribute, AttributeValue, Participant
+from ..models import Attribute
 
 SHEET_SALT = "peercoding.participant-sheet"
 
@@ -37,13 +36,18 @@ def _participant_table(project):
 @require_GET
 def participant_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, membership = get_project_for_member(request.user, slug)
+    form = ParticipantForm(project=project) if membership.can_manage() else None
+    return _participant_page(request, project, membership, form)
+
+
+def _participant_page(request, project, membership, form) -> HttpResponse:
     attributes, rows = _participant_table(project)
     context = {
         "project": project,
         "membership": membership,
         "attributes": attributes,
         "rows": rows,
-        "form": ParticipantForm(project=project) if membership.can_manage() else None,
+        "form": form,
         "sheet_form": SheetUploadForm() if membership.can_manage() else None,
     }
     return render(request, "transcripts/participant_list.html", context)
@@ -74,36 +78,15 @@ def participant_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = ParticipantForm(request.POST, project=project)
     if form.is_valid():
         try:
-            with transaction.atomic():
-                participant = Participant.objects.create(project=project, label=form.cleaned_data["label"])
-                stored = {}
-                for attribute, raw in form.attribute_values().items():
-                    value = AttributeValue(participant=participant, attribute=attribute, value=raw)
-                    value.full_clean()
-                    value.save()
-                    stored[attribute.name] = value.value
-                audit.record(
-                    "participant.created",
-                    by=request.user,
-                    project=project,
-                    obj=participant,
-                    after={"label": participant.label, **stored},
-                )
+            participant = actions.create_participant(
+                project, form.cleaned_data["label"], form.attribute_values(), by=request.user
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, f"Participant {participant.label} added.")
             return redirect("participant_list", project.slug)
-    attributes, rows = _participant_table(project)
-    context = {
-        "project": project,
-        "membership": membership,
-        "attributes": attributes,
-        "rows": rows,
-        "form": form,
-        "sheet_form": SheetUploadForm(),
-    }
-    return render(request, "transcripts/participant_list.html", context)
+    return _participant_page(request, project, membership, form)
 
 
 @login_required
