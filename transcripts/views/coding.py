@@ -69,7 +69,9 @@ def _page_context(
             codebook = []
         page = coding_page.load_excerpt_panel(transcript, membership, filters, codebook)
     else:
-        page = coding_page.load_coding_page(transcript, membership, filters, focus_id)
+        page = coding_page.load_coding_page(
+            transcript, membership, filters, focus_id, codebook if partial == "code-panel" else None
+        )
     return {
         "project": transcript.project,
         "membership": membership,
@@ -87,12 +89,12 @@ def _page_context(
     }
 
 
-def _code_panel_out_of_band(request, transcript, membership) -> str:
+def _code_panel_out_of_band(request, transcript, membership, codebook: list[Code] | None) -> str:
     """The code panel with its counts and coverage after a write, marked for htmx to swap in
     out of band, so the page needs no second request. The page says in X-Code-Panel the query
     its panel was drawn with (filters, focused code)."""
     query = QueryDict(request.headers.get("X-Code-Panel", ""))
-    context = _page_context(request, transcript, membership, partial="code-panel", query=query)
+    context = _page_context(request, transcript, membership, partial="code-panel", query=query, codebook=codebook)
     context["out_of_band"] = True
     return render_to_string(f"{TEMPLATE}#code-panel", context, request)
 
@@ -192,7 +194,7 @@ def _done(
     )
     if patch is not None:
         trigger_client_event(response, "coding-saved", patch)
-        response.write(_code_panel_out_of_band(request, transcript, membership))
+        response.write(_code_panel_out_of_band(request, transcript, membership, codebook))
     else:
         trigger_client_event(response, "coding-changed", {})
     trigger_client_event(response, "notify", {"level": "success", "message": message})
