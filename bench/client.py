@@ -35,8 +35,8 @@ class Client:
         with self.opener.open(request, timeout=60) as response:
             return response.status, response.read()
 
-    def post(self, path: str, data: dict) -> tuple[int, bytes]:
-        headers = dict(self.headers, **{"HX-Request": "true", "X-CSRFToken": self.csrf(), "Referer": self.base.replace("http://", "https://") + "/"})
+    def post(self, path: str, data: dict, headers: dict | None = None) -> tuple[int, bytes]:
+        headers = dict(self.headers, **{"HX-Request": "true", "X-CSRFToken": self.csrf(), "Referer": self.base.replace("http://", "https://") + "/"}, **(headers or {}))
         body = urllib.parse.urlencode(data).encode()
         request = urllib.request.Request(self.base + path, data=body, headers=headers, method="POST")
         try:

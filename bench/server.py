@@ -30,14 +30,14 @@ class Server:
 
 @contextmanager
 def gunicorn(
-    env: dict, *, workers: int = 2, threads: int = 1, timeout: int = 30, stderr=subprocess.DEVNULL
+    env: dict, *, workers: int = 2, threads: int = 1, timeout: int = 30, stderr=subprocess.DEVNULL, root: Path = ROOT
 ) -> Iterator[Server]:
-    """Serve peercoding with `env`; yield once it answers, stop it afterwards."""
+    """Serve peercoding (the code in `root`) with `env`; yield once it answers, stop it afterwards."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "peercoding.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--threads", str(threads), "--timeout", str(timeout)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
     )
     base = f"http://127.0.0.1:{port}"
     try:

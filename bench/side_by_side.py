@@ -1,6 +1,6 @@
 """peercoding and Taguette side by side, on the same study, over HTTP, one request at a time.
 
-    python bench/side_by_side.py [--scales study,5x] [--repeat 30] [--taguette PYTHON]
+    python bench/side_by_side.py [--scales study,5x] [--repeat 30] [--taguette PYTHON] [--before DIR]
 
 Taguette (1.5.2) lives in a virtual environment of its own, never in the app's: PYTHON is its
 interpreter (default: $TAGUETTE_PYTHON, else bench/.taguette/bin/python). Without it the run
@@ -21,6 +21,12 @@ is not asked again while fresh, and is asked with its ETag when stale, so each a
 its caching headers earn it. Every transcript is opened once before timing. The two apps take
 turns, one request at a time, so a busy machine slows both alike; the table gives medians and
 the ratio of peercoding's time to Taguette's.
+
+With --before DIR (an export of an older commit: `git archive <commit> | tar -x -C DIR`), that
+code is served as well, on the same database, and takes its turn in each round, so before and
+after are compared in the same run. Its coding action is the write and the code panel's own
+request after it, as pages sent them before the write carried the panel (the write's answer is
+checked for the panel to tell them apart).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,8 +238,9 @@ class Taguette:
 class Peercoding:
     """What peercoding's pages ask of the server for each action."""
 
-    def __init__(self, browser: Browser, transcripts: list[int]) -> None:
-        self.browser, self.transcripts = browser, transcripts
+    def __init__(self, browser: Browser, transcripts: list[int], offset: int = 0) -> None:
+        # offset: where this server codes, so that two servers on one database never code the same span
+        self.browser, self.transcripts, self.offset = browser, transcripts, offset
 
     def open_transcript(self, n: int) -> None:
         self.browser.page(f"/transcripts/{self.transcripts[n % len(self.transcripts)]}/")
@@ -242,14 +249,17 @@ class Peercoding:
         self.browser.page(f"/projects/bench/review/codes/{theme}/?subthemes=1")
 
     def code_selection(self, transcript: int, start: int, code: int) -> None:
+        """The write as the page sends it: its answer carries the excerpt (the page redraws the
+        lines it touches) and the code panel's new counts, so the page asks nothing after it."""
         client = self.browser.client
+        start += self.offset
         status, body = client.post(f"/transcripts/{transcript}/excerpts/", {
-            "start": start, "end": start + 80, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)})
+            "start": start, "end": start + 80, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)},
+            {"X-Code-Panel": "partial=code-panel"})
         if status != 200 or b"data-excerpt-id" not in body:
             raise SystemExit(f"peercoding refused a coding ({status})")
-
-    def refresh_after_coding(self, transcript: int) -> None:
-        self.browser.fetch(f"/transcripts/{transcript}/?partial=code-panel", {"HX-Request": "true"})
+        if b'id="code-panel"' not in body:  # older code: the page asked for the panel after the write
+            self.browser.fetch(f"/transcripts/{transcript}/?partial=code-panel", {"HX-Request": "true"})
 
 
 def biggest_theme(study: dict) -> tuple[int, str]:
@@ -265,37 +275,39 @@ def biggest_theme(study: dict) -> tuple[int, str]:
     return themes[name], name
 
 
-def time_both(scale: str, study: dict, ours: Peercoding, theirs: Taguette, tags: dict, repeat: int) -> list[tuple]:
-    """Both apps take turns at each action; (action, peercoding samples, Taguette samples)."""
+def time_both(study: dict, ours: list[Peercoding], theirs: Taguette, tags: dict, repeat: int) -> list[tuple]:
+    """The apps take turns at each action: each peercoding in `ours` (this code, then the code
+    before, if served), then Taguette; (action, samples of each peercoding, Taguette samples)."""
     theme, path = biggest_theme(study)
-    for n in range(len(ours.transcripts)):  # every transcript opened once: caches as after a first visit
-        ours.open_transcript(n)
+    for n in range(len(theirs.documents)):  # every transcript opened once: caches as after a first visit
+        for app in ours:
+            app.open_transcript(n)
         theirs.open_document(n)
-    ours.open_quotes(theme)
+    for app in ours:
+        app.open_quotes(theme)
     theirs.open_quotes(path)
-    samples: dict[str, tuple[list, list]] = {action: ([], []) for action in (
-        "open a transcript", "first page of a theme's quotes", "code a selection (the write alone)",
-        "code a selection (and the refresh)")}
+    samples: dict[str, tuple[list[list], list]] = {action: ([[] for _ in ours], []) for action in (
+        "open a transcript", "first page of a theme's quotes", "code a selection (and the refresh)")}
     subthemes = [code for code in study["codes"] if "." in code["path"]]
     for n in range(repeat):
-        samples["open a transcript"][0].append(timed(lambda: ours.open_transcript(n)))
-        samples["open a transcript"][1].append(timed(lambda: theirs.open_document(n)))
-        samples["first page of a theme's quotes"][0].append(timed(lambda: ours.open_quotes(theme)))
-        samples["first page of a theme's quotes"][1].append(timed(lambda: theirs.open_quotes(path)))
-        index = n % len(ours.transcripts)
+        index = n % len(theirs.documents)
         start = 400 * n + 97
         code = subthemes[n % len(subthemes)]["id"]
-        write = timed(lambda: ours.code_selection(ours.transcripts[index], start, code))
-        refresh = timed(lambda: ours.refresh_after_coding(ours.transcripts[index]))
-        theirs_add = timed(lambda: theirs.add_highlight(theirs.documents[index], start, tags[str(code)]))
-        samples["code a selection (the write alone)"][0].append(write)
-        samples["code a selection (the write alone)"][1].append(theirs_add)
-        samples["code a selection (and the refresh)"][0].append(write + refresh)
-        samples["code a selection (and the refresh)"][1].append(theirs_add)
+        for i, app in enumerate(ours):
+            samples["open a transcript"][0][i].append(timed(lambda: app.open_transcript(n)))
+        samples["open a transcript"][1].append(timed(lambda: theirs.open_document(n)))
+        for i, app in enumerate(ours):
+            samples["first page of a theme's quotes"][0][i].append(timed(lambda: app.open_quotes(theme)))
+        samples["first page of a theme's quotes"][1].append(timed(lambda: theirs.open_quotes(path)))
+        for i, app in enumerate(ours):
+            samples["code a selection (and the refresh)"][0][i].append(
+                timed(lambda: app.code_selection(app.transcripts[index], start, code)))
+        samples["code a selection (and the refresh)"][1].append(
+            timed(lambda: theirs.add_highlight(theirs.documents[index], start, tags[str(code)])))
     return [(action, ours_ms, theirs_ms) for action, (ours_ms, theirs_ms) in samples.items()]
 
 
-def run_scale(scale: str, python: str, repeat: int) -> list[str]:
+def run_scale(scale: str, python: str, repeat: int, before: Path | None = None) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="peercoding-taguette-") as data:
         folder = Path(data)
         env = dict(os.environ, DATA_DIR=data, PRODUCTION="1", SECURE_SSL_REDIRECT="0",
@@ -306,19 +318,27 @@ def run_scale(scale: str, python: str, repeat: int) -> list[str]:
         study = read_study(folder / "peercoding.sqlite3")
         loaded = load_taguette(python, study, folder)
         print(f"  Taguette: {len(loaded['documents'])} documents, {loaded['highlights']} highlights", flush=True)
-        with gunicorn(env) as server, taguette_server(python, folder) as (base, _):
-            ours = Client(server.base)
-            ours.login("bench-lead", PASSWORD)
-            peercoding = Peercoding(Browser(ours), [t["id"] for t in study["transcripts"]])
+        with ExitStack() as stack:
+            servers = [stack.enter_context(gunicorn(env))]
+            if before is not None:
+                servers.append(stack.enter_context(gunicorn(env, root=before)))
+            base, _ = stack.enter_context(taguette_server(python, folder))
+            ours = []
+            for i, server in enumerate(servers):
+                client = Client(server.base)
+                client.login("bench-lead", PASSWORD)
+                ours.append(Peercoding(Browser(client), [t["id"] for t in study["transcripts"]], offset=200 * i))
             taguette = Taguette(Browser(taguette_login(base)), loaded["project"], loaded["documents"])
-            results = time_both(scale, study, peercoding, taguette, loaded["tags"], repeat)
+            results = time_both(study, ours, taguette, loaded["tags"], repeat)
     rows = []
     for action, ours_ms, theirs_ms in results:
-        ratio = statistics.median(ours_ms) / statistics.median(theirs_ms)
+        theirs = statistics.median(theirs_ms)
+        ratios = [statistics.median(samples) / theirs for samples in ours_ms]
         aim = AIMS.get(action)
-        verdict = "" if aim is None else ("ok" if ratio <= aim else "OVER")
-        rows.append(f"| {scale} | {action} | {statistics.median(theirs_ms):.1f} | {statistics.median(ours_ms):.1f} | "
-                    f"{ratio:.2f} | {f'{aim:.2f}' if aim else '-'} | {verdict} |")
+        verdict = "" if aim is None else ("ok" if ratios[0] <= aim else "OVER")
+        earlier = f" | {statistics.median(ours_ms[1]):.1f} | {ratios[1]:.2f}" if before is not None else ""
+        rows.append(f"| {scale} | {action} | {theirs:.1f}{earlier} | {statistics.median(ours_ms[0]):.1f} | "
+                    f"{ratios[0]:.2f} | {f'{aim:.2f}' if aim else '-'} | {verdict} |")
     return rows
 
 
@@ -327,6 +347,7 @@ def main() -> None:
     parser.add_argument("--scales", default="study,5x")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--taguette", metavar="PYTHON", help="the Python of a virtual environment with taguette==1.5.2")
+    parser.add_argument("--before", metavar="DIR", type=Path, help="older code to serve too, for before and after in one run")
     args = parser.parse_args()
     python = find_taguette(args.taguette)
     if python is None:
@@ -334,11 +355,14 @@ def main() -> None:
               "  python3 -m venv bench/.taguette && bench/.taguette/bin/pip install taguette==1.5.2\n"
               "(or point TAGUETTE_PYTHON at the python of a virtual environment that has it)")
         return
-    rows = ["| scale | action | Taguette ms | peercoding ms | ratio | aim | |", "|---|---|---|---|---|---|---|"]
+    before = " before ms | ratio before |" if args.before else ""
+    rows = [f"| scale | action | Taguette ms |{before} peercoding ms | ratio | aim | |",
+            "|---|---|---|" + ("---|---|" if args.before else "") + "---|---|---|---|"]
     for scale in args.scales.split(","):
-        rows.extend(run_scale(scale, python, args.repeat))
+        rows.extend(run_scale(scale, python, args.repeat, args.before))
     print("\n".join(rows))
-    print("(medians; ratio = peercoding / Taguette; Taguette's add has no refresh to add)")
+    print("(medians; ratio = peercoding / Taguette; peercoding's write carries the code panel's refresh,"
+          " Taguette's add has no refresh to add)")
 
 
 if __name__ == "__main__":

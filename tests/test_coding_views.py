@@ -342,6 +342,51 @@ class CodingPatchTests(BaseTestCase):
         self.assertEqual(patch["excerpt"]["cls"], f"c-{first} mine")
         self.assertContains(page, f'<mark class="hl depth-1 c-{first} mine" data-excerpts="{excerpt.pk}">The group chat</mark>')
 
+    def code_panel(self, content: bytes) -> str:
+        """The code panel's section in a response, without the out-of-band mark."""
+        found = re.search(r'<section id="code-panel".*?</section>', content.decode(), re.S).group(0)
+        return found.replace(' hx-swap-oob="true"', "")
+
+    def test_each_write_carries_the_code_panel_as_the_page_would_fetch_it(self):
+        page = reverse("transcript_detail", args=[self.transcript.pk])
+        shown = f"partial=code-panel&coder=mine&focus={self.other.pk}"
+        excerpt = None
+        for write in ("create", "update", "delete"):
+            if write == "create":
+                response = self.client.post(
+                    reverse("excerpt_create", args=[self.transcript.pk]) + "?coder=mine",
+                    {"start": self.start, "end": self.start + 14, "codes": f"{self.other.pk},{self.code.pk}"},
+                    headers={**HTMX, "X-Code-Panel": shown},
+                )
+                excerpt = Excerpt.objects.get()
+            elif write == "update":
+                response = self.client.post(
+                    reverse("excerpt_update", args=[excerpt.pk]),
+                    {"version": 1, "codes": str(self.code.pk)},
+                    headers={**HTMX, "X-Code-Panel": shown},
+                )
+            else:
+                response = self.client.post(
+                    reverse("excerpt_delete", args=[excerpt.pk]), {"version": 2}, headers={**HTMX, "X-Code-Panel": shown}
+                )
+            self.assertIn("coding-saved", triggers(response))
+            self.assertContains(response, 'id="excerpt-panel"')
+            self.assertContains(response, '<section id="code-panel"', count=1)
+            self.assertContains(response, 'hx-swap-oob="true"', count=1)
+            fetched = self.client.get(page + "?" + shown, headers=HTMX)
+            self.assertEqual(self.code_panel(response.content), self.code_panel(fetched.content))
+        # What the panel counts moved with each write: both codes, then one, then none.
+        self.assertIn('<span class="count">0</span>', self.code_panel(response.content))
+        self.assertIn('id="focus-code" data-code-id="%d"' % self.other.pk, self.code_panel(response.content))
+
+    def test_the_code_panel_counts_the_new_excerpt(self):
+        response = self.create()
+        panel = self.code_panel(response.content)
+        page = reverse("transcript_detail", args=[self.transcript.pk])
+        self.assertEqual(panel, self.code_panel(self.client.get(page, {"partial": "code-panel"}, headers=HTMX).content))
+        for code in (self.code, self.other):
+            self.assertRegex(panel, rf'data-code-id="{code.pk}".*?<span class="count">1</span>')
+
     def test_each_write_moves_the_state_token_by_exactly_its_delta(self):
         before = self.state()
         patch = triggers(self.create())["coding-saved"]
@@ -428,11 +473,22 @@ class CodingPatchTests(BaseTestCase):
         # Session and user, the transcript or excerpt and the membership (the blind-coding check for
         # an excerpt), the codebook, the write with its version check and audit row; transactions
         # and savepoints count as statements too. (The session is saved at most once a minute.)
+        # The code panel comes back in the same response, instead of a request of its own
+        # afterwards: the excerpts, turns and members it counts and covers, and for a deletion
+        # (which reads no codebook to check codes against) the codes as well.
         # PostgreSQL adds the advisory lock that orders the audit trail's hash chain.
         chain_lock = 1 if connection.vendor == "postgresql" else 0
         # The review counts (actions/counts.py): a new excerpt costs the lock with the check that
         # the project's counts are kept, what the excerpt adds, the tallies and the totals; a
         # deletion reads the excerpt's share before as well; a memo changes no count.
         kept_counts = [4, 0, 5]
-        self.assertEqual(small, [15 + chain_lock + kept_counts[0], 13 + chain_lock, 13 + chain_lock + kept_counts[2]])
+        panel = [3, 3, 4]
+        self.assertEqual(
+            small,
+            [
+                15 + panel[0] + chain_lock + kept_counts[0],
+                13 + panel[1] + chain_lock,
+                13 + panel[2] + chain_lock + kept_counts[2],
+            ],
+        )
         self.assertEqual(big, small)

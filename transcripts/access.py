@@ -43,6 +43,7 @@ def get_membership(user, project_id: int) -> Membership:
     membership = Membership.objects.filter(project_id=project_id, user=user).select_related("project").first()
     if membership is None:
         raise Http404("No such project.")
+    membership.user = user  # the row just matched: spares the query when a page reads it
     if membership.is_lead() and membership.project.leads_need_two_factor:
         # OTPMiddleware gives request.user is_verified(); a user loaded any other way is not verified.
         if not getattr(user, "is_verified", lambda: False)():

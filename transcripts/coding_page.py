@@ -246,13 +246,14 @@ def load_excerpt_rows(transcript: Transcript, membership: Membership | None = No
     return list(rows.values())
 
 
-def load_codes(transcript: Transcript, excerpts: list[ExcerptRow]) -> list[Code]:
-    """The codebook in tree order, each code with `n_here`, its count in these excerpts."""
+def load_codes(transcript: Transcript, excerpts: list[ExcerptRow], codebook: list[Code] | None = None) -> list[Code]:
+    """The codebook in tree order, each code with `n_here`, its count in these excerpts. With
+    `codebook` (load_codebook's, which a write has at hand), those codes, without their texts."""
     counts: dict[int, int] = {}
     for excerpt in excerpts:
         for code_id in excerpt.code_ids:
             counts[code_id] = counts.get(code_id, 0) + 1
-    codes = transcript.project.codes.in_tree_order()
+    codes = transcript.project.codes.in_tree_order() if codebook is None else codebook
     for code in codes:
         code.n_here = counts.get(code.pk, 0)
     return codes
@@ -283,12 +284,17 @@ def load_excerpt_panel(
     )
 
 
-def load_coding_page(transcript: Transcript, membership: Membership, filters: Filters, focus_id: int | None) -> CodingPage:
+def load_coding_page(
+    transcript: Transcript, membership: Membership, filters: Filters, focus_id: int | None, codebook: list[Code] | None = None
+) -> CodingPage:
+    """The page's data. `codebook` (load_codebook's) spares the codes' query when no code is in
+    focus: only the focused code's texts are shown."""
     user = membership.user
     excerpts = load_excerpt_rows(transcript, membership)
     shown = [e for e in excerpts if filters.keep(e, user)]
     turns = list(transcript.turns.order_by("start").values_list("start", "end", "body_start", "role"))
-    codes = load_codes(transcript, excerpts)
+    focused = focus_id is not None or filters.code
+    codes = load_codes(transcript, excerpts, None if focused else codebook)
     members = list(
         Membership.objects.filter(project_id=transcript.project_id).select_related("user").order_by("user__username")
     )

@@ -30,6 +30,14 @@
     if (swapped(event, "coding-area")) { coding.stripes.draw(); coding.panel.markSelected(); }
   });
 
+  // A coding write answers with the code panel's new counts as well (swapped out of band): it
+  // is told the query the panel is drawn with now, its filters and focused code.
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var panel = $("code-panel");
+    var url = panel && panel.getAttribute("hx-get");
+    if (url && event.detail.verb === "post") event.detail.headers["X-Code-Panel"] = url.slice(url.indexOf("?") + 1);
+  });
+
   // ---- Others' coding appears within a few seconds. ----
   function poll() {
     var current = coding.area();

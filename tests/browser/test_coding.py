@@ -398,6 +398,26 @@ class InPlaceTests(CodingPageTestCase):
         # The page counted its own writes into its polling token: the next poll changes nothing.
         self.assertEqual(page.evaluate("() => document.getElementById('coding-area').dataset.state"), state)
 
+    def test_the_code_panel_comes_with_the_write_and_keeps_its_focus(self):
+        page = self.open(self.bob)
+        page.locator(f'#code-tree .focus-link[hx-get$="focus={self.boundaries.pk}"]').click()
+        page.wait_for_selector(f'#focus-code[data-code-id="{self.boundaries.pk}"]')
+        asked = []
+        page.on("request", lambda request: asked.append((request.method, request.url)))
+        self.keep_an_eye_on_the_text(page)
+        start = self.transcript.text.index("Honestly")
+        self.select(page, start, start + len("Honestly the group chat"))
+        page.locator(f'#code-tree .code-button[data-code-id="{self.community.pk}"]').click()
+        count = f'#code-tree .code-button[data-code-id="{self.community.pk}"] + .count'
+        page.wait_for_function(f"() => document.querySelector('{count}').textContent === '1'")
+        self.wait_for_excerpts(1, page)
+        self.assertEqual(page.locator(f'#focus-code[data-code-id="{self.boundaries.pk}"]').count(), 1)
+        self.assertIn("Bob Coder", page.locator(".coverage").inner_text())
+        self.assertNotRefreshed(page)
+        page.wait_for_timeout(300)  # time for a request for the panel, if the page made one
+        self.assertEqual([method for method, url in asked if "/excerpts/" in url], ["POST"])
+        self.assertFalse([url for _, url in asked if "partial=code-panel" in url])
+
     def test_codings_overlaps_boundaries_and_deletion_are_patched_in_place(self):
         text = self.transcript.text
         across = text.index("José said")  # to the next line's speaker label and beyond

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, TextField
+from django.db.models import Exists, IntegerField, Max, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
 from .. import spans
@@ -148,10 +148,22 @@ def _coded_with(project: Project, filters: ReviewFilters, code_ids: list[int]) -
 def quote_ids(project: Project, filters: ReviewFilters, tree: Tree, code: Code, *, subthemes: bool) -> list[int]:
     """The ids of quotes_for_code's excerpts in its order (one query).
 
-    Bare ids are cheap to order and count, so a page of quotes loads only its own excerpts.
+    Bare ids are cheap to order and count, so a page of quotes loads only its own excerpts. Read
+    from the applications of these codes, grouped by excerpt (an exemplar when any of them is),
+    rather than by testing every excerpt of the project for one: under half the time on SQLite.
     """
     code_ids = tree.subtree(code.pk) if subthemes else [code.pk]
-    return list(_quote_order(_coded_with(project, filters, code_ids), code_ids).values_list("pk", flat=True))
+    return list(
+        filters.application_queryset(project)
+        .filter(code_id__in=code_ids)
+        .values("excerpt_id")
+        .annotate(exemplar=Max(Cast("is_exemplar", IntegerField())))
+        .order_by(
+            "-exemplar", "excerpt__transcript__title", "excerpt__transcript_id", "excerpt__start", "excerpt__end",
+            "excerpt_id",
+        )
+        .values_list("excerpt_id", flat=True)
+    )
 
 
 def citation(quote: Quote) -> str:

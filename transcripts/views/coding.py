@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
@@ -31,24 +32,35 @@ def _int(value: str | None) -> int | None:
     return parse_id(value)
 
 
-def _render_page(
+def _render_page(request, transcript, membership, *, partial: str | None = None, status=200, **options):
+    """The page or one of its partials (options: see _page_context)."""
+    template = TEMPLATE
+    if partial:
+        template += f"#{partial}"
+    context = _page_context(request, transcript, membership, partial=partial, **options)
+    return render(request, template, context, status=status)
+
+
+def _page_context(
     request,
     transcript,
     membership,
     *,
     partial: str | None = None,
+    query: QueryDict | None = None,
     excerpt=None,
     applied: list[int] | None = None,
     codebook: list[Code] | None = None,
-    status=200,
     error="",
     kept_memo=None,
-):
-    """The page or one of its partials. `applied` (the excerpt's code ids) and `codebook` (the
+) -> dict:
+    """What the page or one of its partials is drawn from. `query` holds the filters and focus
+    (the request's own by default); `applied` (the excerpt's code ids) and `codebook` (the
     project's codes in tree order) spare the queries when a write already has them."""
-    filters = coding_page.Filters.from_query(request.GET)
-    focus_id = _int(request.GET.get("focus"))
-    if excerpt is None and (selected := _int(request.GET.get("excerpt"))):
+    query = request.GET if query is None else query
+    filters = coding_page.Filters.from_query(query)
+    focus_id = _int(query.get("focus"))
+    if excerpt is None and (selected := _int(query.get("excerpt"))):
         excerpt = transcript.excerpts.visible_to(membership).filter(pk=selected).select_related("coder").first()
     if excerpt is not None and applied is None:
         applied = list(excerpt.applications.values_list("code_id", flat=True))
@@ -57,8 +69,10 @@ def _render_page(
             codebook = []
         page = coding_page.load_excerpt_panel(transcript, membership, filters, codebook)
     else:
-        page = coding_page.load_coding_page(transcript, membership, filters, focus_id)
-    context = {
+        page = coding_page.load_coding_page(
+            transcript, membership, filters, focus_id, codebook if partial == "code-panel" else None
+        )
+    return {
         "project": transcript.project,
         "membership": membership,
         "transcript": transcript,
@@ -73,10 +87,16 @@ def _render_page(
         "error": error,
         "kept_memo": kept_memo,
     }
-    template = TEMPLATE
-    if partial:
-        template += f"#{partial}"
-    return render(request, template, context, status=status)
+
+
+def _code_panel_out_of_band(request, transcript, membership, codebook: list[Code] | None) -> str:
+    """The code panel with its counts and coverage after a write, marked for htmx to swap in
+    out of band, so the page needs no second request. The page says in X-Code-Panel the query
+    its panel was drawn with (filters, focused code)."""
+    query = QueryDict(request.headers.get("X-Code-Panel", ""))
+    context = _page_context(request, transcript, membership, partial="code-panel", query=query, codebook=codebook)
+    context["out_of_band"] = True
+    return render_to_string(f"{TEMPLATE}#code-panel", context, request)
 
 
 @login_required
@@ -164,8 +184,8 @@ def _done(
     codebook: list[Code] | None = None,
 ) -> HttpResponse:
     """After a coding change: the excerpt panel, and either the patch with which the page shows
-    the change in place (then refreshes only the codebook panel's counts) or an event on which
-    the text and the codebook panel refresh themselves."""
+    the change in place together with the code panel's new counts (out of band), or an event on
+    which the text and the code panel refresh themselves."""
     if not request.htmx:
         url = reverse("transcript_detail", args=[transcript.pk])
         return redirect(f"{url}?excerpt={excerpt.pk}" if excerpt and excerpt.pk else url)
@@ -174,6 +194,7 @@ def _done(
     )
     if patch is not None:
         trigger_client_event(response, "coding-saved", patch)
+        response.write(_code_panel_out_of_band(request, transcript, membership, codebook))
     else:
         trigger_client_event(response, "coding-changed", {})
     trigger_client_event(response, "notify", {"level": "success", "message": message})
