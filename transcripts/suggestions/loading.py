@@ -82,7 +82,15 @@ def examples_by_transcript(
     rejected = list(rejected)
     with_coding = {excerpt.transcript for excerpt in excerpts}
     units = units_by_transcript(sorted(with_coding | {row[0] for row in rejected}))
-    found = {pk: label(these, excerpts, rejected) for pk, these in units.items()}
+    # Each transcript is labelled by its own excerpts alone: all of them for every transcript is
+    # quadratic, hours at institution scale.
+    excerpts_of: dict[int, list[Coded]] = {}
+    for excerpt in excerpts:
+        excerpts_of.setdefault(excerpt.transcript, []).append(excerpt)
+    rejected_on: dict[int, list[tuple[int, int, int, int]]] = {}
+    for row in rejected:
+        rejected_on.setdefault(row[0], []).append(row)
+    found = {pk: label(these, excerpts_of.get(pk, []), rejected_on.get(pk, [])) for pk, these in units.items()}
     for pk in set(found) - with_coding:
         found[pk] = [replace(example, coded=False) for example in found[pk] if example.rejected]
     return {pk: examples for pk, examples in found.items() if examples}
