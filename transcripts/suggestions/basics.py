@@ -17,8 +17,8 @@ MOST_FEATURES = 50_000  # per vectorizer: bounds the model's memory on instituti
 # and each code's classifier on its positives among them and at most MOST_NEGATIVES others: that
 # bounds the worker's memory and time on institution-scale projects (bench/README.md). Smaller
 # projects are fitted on everything; the measured precision is of the model as sampled.
-MOST_TRAINING_UNITS = 8_000
-MOST_NEGATIVES = 1_500
+MOST_TRAINING_UNITS = 6_000
+MOST_NEGATIVES = 500
 
 Progress = Callable[[int, int, str], None]
 

@@ -16,7 +16,7 @@ from .loading import coding_to_learn, examples_by_transcript, rejections
 
 # Leave-one-out over a thousand transcripts would fit a thousand models: past this many, the
 # background measurement leaves transcripts out in this many groups (evaluate_suggestions does not).
-MOST_FOLDS = 20
+MOST_FOLDS = 5
 
 
 def model_row(project: Project, learner_id: int | None) -> SuggestionModel:
