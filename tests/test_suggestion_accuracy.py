@@ -101,5 +101,8 @@ class SuggestionAccuracyTests(BaseTestCase):
         self.client.force_login(self.alice)
         for page in ("project_detail", "project_settings"):
             self.assertContains(self.client.get(reverse(page, args=[self.project.slug])), f'href="{self.url}"')
+        # The settings form shows the switch, so saving the settings keeps suggestions on.
+        settings_page = self.client.get(reverse("project_settings", args=[self.project.slug]))
+        self.assertContains(settings_page, 'name="suggestions_on" aria-describedby="id_suggestions_on_helptext" id="id_suggestions_on" checked')
         self.client.force_login(self.bob)
         self.assertNotContains(self.client.get(reverse("project_detail", args=[self.project.slug])), self.url)
