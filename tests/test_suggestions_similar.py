@@ -49,6 +49,12 @@ class FindSimilarTests(BaseTestCase):
         scores = [score for _, score in rest.found]
         assert scores == sorted(scores, reverse=True) and scores
 
+    def test_a_project_coded_almost_everywhere_is_read_a_bounded_number_of_transcripts_at_a_time(self):
+        with mock.patch.object(loading, "MOST_SIMILAR_TRANSCRIPTS", 2), mock.patch.object(loading, "TRANSCRIPTS_PER_READ", 10):
+            first = loading.similar_units(self.excerpt, self.membership())
+            rest = loading.similar_units(self.excerpt, self.membership(), searched_from=first.searched_to)
+        assert [(r.searched_from, r.searched_to) for r in (first, rest)] == [(0, 2), (2, 4)]
+
     def test_the_page_says_what_it_searched_and_offers_the_next_transcripts(self):
         self.client.force_login(self.bob)
         with mock.patch.object(loading, "MOST_SIMILAR_CANDIDATES", 1), mock.patch.object(loading, "TRANSCRIPTS_PER_READ", 1):

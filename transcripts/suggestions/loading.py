@@ -195,9 +195,11 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
 
 
 # Find-similar compares the excerpt with at most this many uncoded units a request, read from
-# TRANSCRIPTS_PER_READ transcripts at a time (the excerpt's own first); the page offers the next
-# transcripts, so a project of any size costs a bounded request each (see bench/README.md).
+# TRANSCRIPTS_PER_READ transcripts at a time (the excerpt's own first), and reads at most
+# MOST_SIMILAR_TRANSCRIPTS (a project coded almost everywhere has few uncoded units); the page
+# offers the next transcripts, so a project of any size costs a bounded request each (bench/README.md).
 MOST_SIMILAR_CANDIDATES = 3_000
+MOST_SIMILAR_TRANSCRIPTS = 100
 TRANSCRIPTS_PER_READ = 10
 
 
@@ -215,16 +217,17 @@ def similar_units(
     """The units most like the excerpt, best first, that no coding the member can see touches.
 
     Searches the project's transcripts in order (the excerpt's own first, then by id) from
-    `searched_from`, until MOST_SIMILAR_CANDIDATES uncoded units are gathered. Compared with the
-    member's fitted model's vectorizer when there is one (no fitting per request), else with
-    one fitted on the candidates themselves.
+    `searched_from`, until MOST_SIMILAR_CANDIDATES uncoded units are gathered or
+    MOST_SIMILAR_TRANSCRIPTS transcripts read. Compared with the member's fitted model's
+    vectorizer when there is one (no fitting per request), else with one fitted on the candidates.
     """
     others = Transcript.objects.filter(project_id=excerpt.transcript.project_id).exclude(pk=excerpt.transcript_id)
     order = [excerpt.transcript_id, *others.order_by("pk").values_list("pk", flat=True)]
     searched_from = min(max(searched_from, 0), len(order))
     candidates, end = [], searched_from
-    while end < len(order) and len(candidates) < MOST_SIMILAR_CANDIDATES:
-        batch = order[end : end + TRANSCRIPTS_PER_READ]
+    last = min(len(order), searched_from + MOST_SIMILAR_TRANSCRIPTS)
+    while end < last and len(candidates) < MOST_SIMILAR_CANDIDATES:
+        batch = order[end : min(end + TRANSCRIPTS_PER_READ, last)]
         end += len(batch)
         candidates += uncoded_units(batch, membership)
     row = model_for(membership)
