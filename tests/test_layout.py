@@ -22,7 +22,8 @@ PACKAGE = ROOT / "transcripts"
 # Modules, and packages taken whole with everything below them.
 PURE = ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]
 # What the pure packages hold that reads the database for them.
-DATABASE_FACING = {"transcripts.agreement.loading", "transcripts.suggestions.loading", "transcripts.suggestions.tasks"}
+DATABASE_FACING = {"transcripts.agreement.loading", "transcripts.suggestions.loading", "transcripts.suggestions.tasks",
+                   "transcripts.suggestions.training"}
 FORBIDDEN = ("django", "transcripts.models")
 
 REFUSING_INTERPRETER = """
@@ -158,7 +159,7 @@ LAYERS = [
                       "forms", "codebook_forms", "project_forms", "export_forms"]),
     ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
                           "backup", "integrity", "db_triggers", "project_export", "jobs", "suggestions.loading",
-                          "suggestions.tasks"]),
+                          "suggestions.tasks", "suggestions.training"]),
     ("models", ["models"]),
     ("pure", ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]),
 ]

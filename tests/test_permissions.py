@@ -116,7 +116,7 @@ ROUTES: dict[str, Route] = {
     "coding_undo": Route(
         args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="coder"
     ),
-    # Suggestions are for those who code; the forms name a passage that is not a unit here (400).
+    # Suggestions are for those who code; the forms name a passage that is not a unit here (refused with a message).
     "transcript_suggestions": Route(
         args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get="coder"
     ),
@@ -131,6 +131,9 @@ ROUTES: dict[str, Route] = {
     "suggestions_train": Route(
         args=lambda w: [w.transcript.pk], foreign=lambda w: [w.other_transcript.pk], get=None, post="lead"
     ),
+    # The accuracy of the suggestions is for leads; measuring starts a background job.
+    "suggestion_accuracy": Route(args=_slug, foreign=_other_slug, get="lead"),
+    "measure_suggestions": Route(args=_slug, foreign=_other_slug, get=None, post="lead"),
     "excerpt_detail": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
     "excerpt_similar": Route(args=lambda w: [w.excerpt.pk], foreign=lambda w: [w.other_excerpt.pk]),
     # The excerpt is the lead's: a coder may change only their own coding.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.urls import reverse
 
 from tests.base import BaseTestCase, make_user, run_worker
@@ -80,11 +82,22 @@ class SuggestionsTests(BaseTestCase):
         response = self.client.post(reverse("suggestion_accept", args=[self.uncoded.pk]), data)
         self.assertRedirects(response, reverse("transcript_detail", args=[self.uncoded.pk]), fetch_redirect_response=False)
 
-    def test_a_passage_that_is_not_a_unit_is_refused(self):
+    def test_a_passage_that_is_not_a_unit_is_refused_with_a_message_saying_why(self):
         self.client.force_login(self.bob)
         data = {"start": 0, "end": 11, "code": self.chat.pk, "version": 1}  # the interviewer's words
-        assert self.client.post(reverse("suggestion_accept", args=[self.uncoded.pk]), data).status_code == 400
+        for name in ("suggestion_accept", "suggestion_reject"):
+            url = reverse(name, args=[self.uncoded.pk])
+            fragment = self.client.post(url, data, headers={"HX-Request": "true"})
+            assert fragment.status_code == 200 and b"<html" not in fragment.content
+            notice = json.loads(fragment["HX-Trigger"])["notify"]
+            assert notice["level"] == "error"
+            assert "not one the suggestions are made for" in notice["message"], notice
+            page = self.client.post(url, data, follow=True)
+            self.assertContains(page, "This suggestion could not be used: This passage is not one the suggestions are made for.")
+        broken = self.client.post(reverse("suggestion_accept", args=[self.uncoded.pk]), {"start": "x"}, follow=True)
+        self.assertContains(broken, "This suggestion could not be used:")
         assert not Excerpt.objects.filter(transcript=self.uncoded).exists()
+        assert not SuggestionRejection.objects.exists()
 
     def test_a_rejection_is_remembered_not_suggested_again_and_learned_as_a_negative(self):
         row = self.train()

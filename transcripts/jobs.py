@@ -9,7 +9,9 @@ what went wrong in words for the person who asked.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import logging
 import os
 import re
@@ -31,6 +33,8 @@ from .models import Job, Membership, visible_excerpts_q
 from .project_export import ExportOptions, export_project
 from .review import FilterOptions, ReviewFilters, Tree
 from .review import reports
+from .suggestions.evaluation import Figures
+from .suggestions.training import measure_accuracy
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +120,44 @@ def write_project(job: Job, out: BinaryIO) -> str:
     return "application/zip"
 
 
+def write_accuracy(job: Job, out: BinaryIO) -> str:
+    """Measure the suggestions (leave transcripts out), keep the figures for the page, and write them as CSV."""
+    if not member_of(job).can_manage():
+        raise JobRefused("Only a lead of the project may measure the suggestions.")
+    if not job.project.suggestions_on:
+        raise JobRefused("Suggestions are turned off for this project: there is nothing to measure.")
+    evaluation = measure_accuracy(job.project, progress=lambda done, total, message: job.report_progress(done, total))
+    if evaluation is None:
+        raise JobRefused("Suggestions need coding on at least two transcripts to be measured.")
+    names = dict(job.project.codes.values_list("pk", "name"))
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text)
+    writer.writerow(["code", "units", "precision", "recall", "f1", "suggested"])
+    shown = set(evaluation.shown)
+    for code in evaluation.suggested:
+        figures = evaluation.per_code[code]
+        writer.writerow([
+            names.get(code, f"code {code}"), evaluation.examples[code], *rounded(figures), "yes" if code in shown else "no"
+        ])
+    for code in evaluation.too_few:
+        writer.writerow([names.get(code, f"code {code}"), evaluation.examples[code], "", "", "", "no: too few examples"])
+    writer.writerow(["overall", sum(evaluation.examples[c] for c in evaluation.suggested), *rounded(evaluation.overall), ""])
+    writer.writerow(["suggestions per transcript", f"{evaluation.suggestions_per_transcript:.1f}", "", "", "", ""])
+    text.detach()  # the caller closes the file
+    return "text/csv"
+
+
+def rounded(figures: Figures) -> list[str]:
+    return ["" if value is None else f"{value:.3f}" for value in (figures.precision, figures.recall, figures.f1)]
+
+
 WRITERS: dict[str, Callable[[Job, BinaryIO], str]] = {
     Job.Kind.REPORT_DOCX: write_report,
     Job.Kind.REPORT_CSV: write_report,
     Job.Kind.REPORT_XLSX: write_report,
     Job.Kind.CODEBOOK_DOCX: write_codebook,
     Job.Kind.PROJECT_QDPX: write_project,
+    Job.Kind.SUGGESTIONS_ACCURACY: write_accuracy,
 }
 
 

@@ -61,7 +61,8 @@ from .participants import (
     participant_for_label,
     read_participant_sheet,
 )
-from .suggestions import accept_suggestion, delete_suggestion_models, model_row, reject_suggestion, train_suggestions
+from ..suggestions.training import model_row, train_suggestions
+from .suggestions import accept_suggestion, delete_suggestion_models, reject_suggestion
 from .teamwork import (
     assign_with_overlap,
     remove_assignment,

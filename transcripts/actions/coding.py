@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -12,6 +12,7 @@ from django.utils import timezone
 from .. import audit, spans
 from . import counts
 from ..models import AuditEvent, Code, CodeApplication, Excerpt, Project, Transcript
+from ..suggestions.tasks import after_coding_changed
 from .base import StaleEdit, excerpt_state
 
 
@@ -37,6 +38,14 @@ def _same_span_as(excerpt: Excerpt, prefix: str = "") -> dict:
         "is_consensus": excerpt.is_consensus,
     }
     return {prefix + name: value for name, value in same.items()}
+
+
+@contextmanager
+def coding_write(project_id: int, excerpt_ids: Sequence[int] = ()) -> Iterator[list[int]]:
+    """counts.changing for a write to coding; once it commits, the project's suggestions are fitted again soon."""
+    with counts.changing(project_id, excerpt_ids) as changed:
+        yield changed
+    after_coding_changed(project_id)
 
 
 def _duplicate_of(excerpt: Excerpt, code_ids: Sequence[int], *, by) -> DuplicateCoding | None:
@@ -107,7 +116,7 @@ def create_excerpt(
         spans.check_span(transcript.text, start, end)
     except ValueError as error:
         raise ValidationError(f"The selection does not fit the transcript: {error}.") from None
-    with counts.changing(transcript.project_id) as changed:
+    with coding_write(transcript.project_id) as changed:
         try:
             with transaction.atomic():
                 excerpt.save()
@@ -169,7 +178,7 @@ def change_excerpt(
         raise StaleEdit("Someone else changed this excerpt meanwhile; look at their change before saving yours.")
     # A memo alone changes no figure; codes and boundaries change the counts (actions/counts.py).
     coding = codes is not None or start is not None or end is not None
-    with counts.changing(excerpt.transcript.project_id, [excerpt.pk]) if coding else nullcontext():
+    with coding_write(excerpt.transcript.project_id, [excerpt.pk]) if coding else nullcontext():
         current_codes = list(excerpt.applications.values_list("code_id", flat=True))
         before = excerpt_state(excerpt, current_codes)
         fields = ["version", "updated_at"]
@@ -216,7 +225,7 @@ def delete_excerpt(excerpt: Excerpt, *, by, expected_version: int | None = None)
     if expected_version is not None and excerpt.version != expected_version:
         raise StaleEdit("Someone else changed this excerpt meanwhile; look at their change first.")
     before = excerpt_state(excerpt)
-    with counts.changing(excerpt.transcript.project_id, [excerpt.pk]):
+    with coding_write(excerpt.transcript.project_id, [excerpt.pk]):
         audit.record("excerpt.deleted", by=by, project=excerpt.transcript.project_id, obj=excerpt, before=before)
         excerpt.delete()
 
@@ -252,7 +261,7 @@ def undo_last(transcript: Transcript, *, by) -> str:
         raise ValidationError("There is nothing of yours to undo on this transcript.")
     excerpt = Excerpt.objects.select_for_update().filter(pk=int(event.object_id)).first()
     code_ids = set(Code.objects.filter(project_id=transcript.project_id).values_list("pk", flat=True))
-    with counts.changing(transcript.project_id, [excerpt.pk] if excerpt else []) as changed:
+    with coding_write(transcript.project_id, [excerpt.pk] if excerpt else []) as changed:
         if event.verb == "excerpt.created":
             excerpt, message, result = _undo_creation(excerpt)
         elif event.verb == "excerpt.deleted":

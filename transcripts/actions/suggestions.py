@@ -1,72 +1,19 @@
-"""Code suggestions: fitting the model, a suggestion accepted or rejected, the project's off switch.
+"""Code suggestions: a suggestion accepted or rejected, the project's off switch (fitting: suggestions.training).
 
 Accepting makes an ordinary excerpt by the person who accepted (coding.create_excerpt), so from
 then on it counts like any other coding; until then a suggestion is stored nowhere and counted
-nowhere. Fitting is not audited: it changes no research data, and it runs every few minutes.
+nowhere. A rejection is a negative example for the next fit, so it queues one as coding does.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from .. import audit
-from ..models import Code, Excerpt, Project, SuggestionModel, SuggestionRejection, Transcript
-from ..suggestions.evaluation import evaluate
-from ..suggestions.learning import Progress, examples_per_code, fit, no_progress
-from ..suggestions.loading import coding_to_learn, examples_by_transcript, rejections
+from ..models import Code, Excerpt, Project, SuggestionRejection, Transcript
+from ..suggestions.tasks import after_coding_changed
 from .coding import create_excerpt
-
-
-# Leave-one-out over a thousand transcripts would fit a thousand models: past this many, the
-# background measurement leaves transcripts out in this many groups (evaluate_suggestions does not).
-MOST_FOLDS = 20
-
-
-def model_row(project: Project, learner_id: int | None) -> SuggestionModel:
-    """The project's model row for this learner (None: the team), made when missing."""
-    try:
-        with transaction.atomic():
-            row, _ = SuggestionModel.objects.get_or_create(project=project, learner_id=learner_id)
-    except IntegrityError:  # made meanwhile by another request
-        row = SuggestionModel.objects.get(project=project, learner_id=learner_id)
-    return row
-
-
-def train_suggestions(project: Project, learner_id: int | None, progress: Progress = no_progress) -> SuggestionModel:
-    """Measure (leave one transcript out) and fit the model on the coding `learner_id` may learn from; store it.
-
-    Runs outside any request: minutes on a large project. `progress(done, total, message)` is told as it goes.
-    """
-    row = model_row(project, learner_id)
-    row.state, row.progress, row.message = SuggestionModel.State.TRAINING, 0, "Reading the coding"
-    row.save(update_fields=["state", "progress", "message"])
-
-    def report(share_start: int, share: int):
-        def tell(done: int, total: int, message: str) -> None:
-            percent = share_start + (share * done // total if total else share)
-            SuggestionModel.objects.filter(pk=row.pk).update(progress=percent, message=message[:200])
-            progress(percent, 100, message)
-
-        return tell
-
-    by_transcript = examples_by_transcript(project, learner_id, rejections(project, learner_id))
-    examples = [example for found in by_transcript.values() for example in found]
-    precision: dict[str, float | None] = {}
-    if len(by_transcript) >= 2:
-        evaluation = evaluate(by_transcript, progress=report(0, 80), most_folds=MOST_FOLDS)
-        precision = {str(code): evaluation.per_code[code].precision for code in evaluation.suggested}
-    model = fit(examples, progress=report(80, 20))
-    row.data = model.to_bytes()
-    row.version += 1
-    row.trained_at = timezone.now()
-    row.n_excerpts = Excerpt.objects.filter(coding_to_learn(project, learner_id)).count()
-    row.precision = {code: precision.get(code) for code in map(str, model.classifiers)}
-    row.examples = {str(code): n for code, n in examples_per_code(examples).items()}
-    row.state, row.progress, row.message = SuggestionModel.State.IDLE, 100, ""
-    row.save()
-    return row
 
 
 @transaction.atomic
@@ -109,6 +56,7 @@ def reject_suggestion(transcript: Transcript, *, start: int, end: int, code: Cod
             obj=rejection,
             after={"transcript": transcript.pk, "start": start, "end": end, "code": code.pk, "model_version": model_version},
         )
+        after_coding_changed(transcript.project_id)
 
 
 def delete_suggestion_models(project: Project) -> None:

@@ -35,6 +35,7 @@ class Job(models.Model):
         REPORT_XLSX = "report.xlsx", "Coded excerpts (.xlsx)"
         CODEBOOK_DOCX = "codebook.docx", "Codebook (.docx)"
         PROJECT_QDPX = "project.qdpx", "Whole project (.qdpx)"
+        SUGGESTIONS_ACCURACY = "suggestions.accuracy", "Accuracy of the code suggestions (.csv)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"

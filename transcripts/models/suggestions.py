@@ -34,7 +34,10 @@ class SuggestionModel(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.IDLE)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done while training.")
     message = models.CharField(max_length=200, blank=True)
-    coding_changed_at = models.DateTimeField(null=True, blank=True, help_text="Coding changed after this model was fitted.")
+    coding_changed_at = models.DateTimeField(null=True, blank=True, help_text="Coding changed while this model was fitted.")
+    # The team's row alone: a lead's measurement (suggestions.training.measure_accuracy), kept until the next.
+    accuracy = models.JSONField(null=True, blank=True, help_text="The measured figures (evaluation.Evaluation.to_json).")
+    accuracy_measured_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -1,7 +1,10 @@
 """Code suggestions learned from the project's own coding.
 
     units        participant speech cut into units, labelled by the excerpts (pure)
-    learning     the model: TF-IDF and a calibrated linear classifier per code (pure)
+    basics       thresholds, sampling bounds, progress (pure)
+    learning     the doors to the model; model the fitted TF-IDF and calibrated classifiers (pure)
     evaluation   leave-one-transcript-out precision, recall and F1 (pure)
-    loading      a project's units, coding and rejections from the database
+    loading      a project's units, coding and rejections from the database; similar passages
+    training     fitting and measuring, stored on the model row
+    tasks        training in the background worker, queued after coding changes
 """

@@ -13,6 +13,12 @@ THRESHOLD = 0.3  # a unit is suggested for a code at this calibrated probability
 # the demo study, four codes were never right, and showing them would only train people to ignore the rest.
 LOWEST_PRECISION = 0.2
 MOST_FEATURES = 50_000  # per vectorizer: bounds the model's memory on institution-scale projects
+# A model is fitted on at most this many units (each code's positives first, then others at random),
+# and each code's classifier on its positives among them and at most MOST_NEGATIVES others: that
+# bounds the worker's memory and time on institution-scale projects (bench/README.md). Smaller
+# projects are fitted on everything; the measured precision is of the model as sampled.
+MOST_TRAINING_UNITS = 6_000
+MOST_NEGATIVES = 500
 
 Progress = Callable[[int, int, str], None]
 

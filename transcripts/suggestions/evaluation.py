@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .learning import FEWEST_EXAMPLES, THRESHOLD, Progress, examples_per_code, fit, no_progress
+from .learning import FEWEST_EXAMPLES, LOWEST_PRECISION, THRESHOLD, Progress, examples_per_code, fit, no_progress
 from .units import Example
 
 if TYPE_CHECKING:
@@ -57,10 +57,57 @@ class Evaluation:
     threshold: float
     # (held-out transcripts, transcripts their model was fitted on), one per fold: the split, checkable.
     folds: list[tuple[frozenset[int], frozenset[int]]] = field(default_factory=list)
+    n_transcripts: int = 0
+    n_groups: int = 0  # how many parts the transcripts were left out in (n_transcripts: one by one)
 
     @property
     def too_few(self) -> list[int]:
         return sorted(code for code in self.examples if code not in self.suggested)
+
+    @property
+    def shown(self) -> list[int]:
+        """The codes a coder would see suggested: learned, and right often enough when measured."""
+        return [
+            code for code in self.suggested
+            if self.per_code[code].precision is None or self.per_code[code].precision >= LOWEST_PRECISION
+        ]
+
+    def together(self, codes: Sequence[int]) -> Figures:
+        """The figures of these codes added up."""
+        total = Figures()
+        for code in codes:
+            total.add(self.per_code[code])
+        return total
+
+    def to_json(self) -> dict:
+        """What a page needs to show these figures again (the split itself is left out)."""
+        return {
+            "threshold": self.threshold,
+            "transcripts": self.n_transcripts,
+            "groups": self.n_groups,
+            "per_transcript": self.suggestions_per_transcript,
+            "examples": {str(code): n for code, n in self.examples.items()},
+            "suggested": self.suggested,
+            "per_code": {
+                str(code): [f.true_positives, f.false_positives, f.false_negatives] for code, f in self.per_code.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Evaluation":
+        per_code = {int(code): Figures(*counts) for code, counts in data["per_code"].items()}
+        evaluation = cls(
+            per_code=per_code,
+            examples={int(code): n for code, n in data["examples"].items()},
+            suggested=list(data["suggested"]),
+            overall=Figures(),
+            suggestions_per_transcript=data["per_transcript"],
+            threshold=data["threshold"],
+            n_transcripts=data["transcripts"],
+            n_groups=data["groups"],
+        )
+        evaluation.overall = evaluation.together(evaluation.suggested)
+        return evaluation
 
 
 Fitter = Callable[[Sequence[Example], Sequence[int]], "Suggester"]
@@ -133,4 +180,6 @@ def evaluate(
         suggestions_per_transcript=n_suggestions / len(transcripts) if transcripts else 0.0,
         threshold=threshold,
         folds=folds,
+        n_transcripts=len(transcripts),
+        n_groups=n_groups,
     )

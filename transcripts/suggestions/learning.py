@@ -36,8 +36,10 @@ def from_bytes(data: bytes) -> Suggester | None:
     return model.from_bytes(data)
 
 
-def most_similar(query: str, texts: Sequence[str], limit: int = 10) -> list[tuple[int, float]]:
+def most_similar(
+    query: str, texts: Sequence[str], limit: int = 10, fitted: Suggester | None = None
+) -> list[tuple[int, float]]:
     """The texts most like the query, best first (model.most_similar)."""
     from . import model  # loads scikit-learn: see the module's docstring
 
-    return model.most_similar(query, texts, limit)
+    return model.most_similar(query, texts, limit, fitted)

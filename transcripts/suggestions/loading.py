@@ -82,7 +82,15 @@ def examples_by_transcript(
     rejected = list(rejected)
     with_coding = {excerpt.transcript for excerpt in excerpts}
     units = units_by_transcript(sorted(with_coding | {row[0] for row in rejected}))
-    found = {pk: label(these, excerpts, rejected) for pk, these in units.items()}
+    # Each transcript is labelled by its own excerpts alone: all of them for every transcript is
+    # quadratic, hours at institution scale.
+    excerpts_of: dict[int, list[Coded]] = {}
+    for excerpt in excerpts:
+        excerpts_of.setdefault(excerpt.transcript, []).append(excerpt)
+    rejected_on: dict[int, list[tuple[int, int, int, int]]] = {}
+    for row in rejected:
+        rejected_on.setdefault(row[0], []).append(row)
+    found = {pk: label(these, excerpts_of.get(pk, []), rejected_on.get(pk, [])) for pk, these in units.items()}
     for pk in set(found) - with_coding:
         found[pk] = [replace(example, coded=False) for example in found[pk] if example.rejected]
     return {pk: examples for pk, examples in found.items() if examples}
@@ -186,23 +194,57 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
     return sorted(found, key=lambda s: (s.start, -s.probability))
 
 
-def similar_units(excerpt: Excerpt, membership: Membership, limit: int = 10) -> list[tuple[Unit, float]]:
-    """The project's units most like the excerpt, best first, that no coding the member can see touches.
+# Find-similar compares the excerpt with at most this many uncoded units a request, read from
+# TRANSCRIPTS_PER_READ transcripts at a time (the excerpt's own first), and reads at most
+# MOST_SIMILAR_TRANSCRIPTS (a project coded almost everywhere has few uncoded units); the page
+# offers the next transcripts, so a project of any size costs a bounded request each (bench/README.md).
+MOST_SIMILAR_CANDIDATES = 3_000
+MOST_SIMILAR_TRANSCRIPTS = 100
+TRANSCRIPTS_PER_READ = 10
 
-    Needs no fitted model: the words and characters of the units themselves are compared.
+
+@dataclass
+class SimilarFound:
+    found: list[tuple[Unit, float]]  # best first
+    searched_from: int  # index into `order` of the first transcript searched
+    searched_to: int  # ...and one past the last
+    n_transcripts: int
+
+
+def similar_units(
+    excerpt: Excerpt, membership: Membership, *, searched_from: int = 0, limit: int = 10
+) -> SimilarFound:
+    """The units most like the excerpt, best first, that no coding the member can see touches.
+
+    Searches the project's transcripts in order (the excerpt's own first, then by id) from
+    `searched_from`, until MOST_SIMILAR_CANDIDATES uncoded units are gathered or
+    MOST_SIMILAR_TRANSCRIPTS transcripts read. Compared with the member's fitted model's
+    vectorizer when there is one (no fitting per request), else with one fitted on the candidates.
     """
-    transcripts = list(Transcript.objects.filter(project_id=excerpt.transcript.project_id).values_list("pk", flat=True))
+    others = Transcript.objects.filter(project_id=excerpt.transcript.project_id).exclude(pk=excerpt.transcript_id)
+    order = [excerpt.transcript_id, *others.order_by("pk").values_list("pk", flat=True)]
+    searched_from = min(max(searched_from, 0), len(order))
+    candidates, end = [], searched_from
+    last = min(len(order), searched_from + MOST_SIMILAR_TRANSCRIPTS)
+    while end < last and len(candidates) < MOST_SIMILAR_CANDIDATES:
+        batch = order[end : min(end + TRANSCRIPTS_PER_READ, last)]
+        end += len(batch)
+        candidates += uncoded_units(batch, membership)
+    row = model_for(membership)
+    model = fitted(row) if row is not None and row.version else None
+    ranked = most_similar(excerpt.quote, [unit.text for unit in candidates], limit, model)
+    return SimilarFound([(candidates[index], score) for index, score in ranked], searched_from, end, len(order))
+
+
+def uncoded_units(transcript_ids: list[int], membership: Membership) -> list[Unit]:
+    """The units of these transcripts that no coding the member can see touches, in reading order."""
     seen: dict[int, list[tuple[int, int]]] = {}
-    for transcript, start, end in Excerpt.objects.visible_to(membership).filter(transcript_id__in=transcripts).values_list(
-        "transcript_id", "start", "end"
-    ):
+    for transcript, start, end in Excerpt.objects.visible_to(membership).filter(
+        transcript_id__in=transcript_ids
+    ).values_list("transcript_id", "start", "end"):
         seen.setdefault(transcript, []).append((start, end))
     merged = {pk: spans.merge(found) for pk, found in seen.items()}
-    candidates = [
-        unit
-        for units in units_by_transcript(transcripts).values()
-        for unit in units
-        if coverage(unit, merged.get(unit.transcript, [])) == 0
+    units = units_by_transcript(transcript_ids)
+    return [
+        unit for pk in transcript_ids for unit in units.get(pk, []) if coverage(unit, merged.get(pk, [])) == 0
     ]
-    ranked = most_similar(excerpt.quote, [unit.text for unit in candidates], limit)
-    return [(candidates[index], score) for index, score in ranked]

@@ -20,7 +20,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from .basics import FEWEST_EXAMPLES, MOST_FEATURES, Progress, examples_per_code, no_progress
+from .basics import (
+    FEWEST_EXAMPLES, MOST_FEATURES, MOST_NEGATIVES, MOST_TRAINING_UNITS, Progress, examples_per_code, no_progress,
+)
 from .units import Example
 
 @dataclass
@@ -72,6 +74,8 @@ def fit(examples: Sequence[Example], codes: Sequence[int] | None = None, progres
     """
     counts = examples_per_code(examples)
     wanted = sorted(counts) if codes is None else list(codes)
+    random = np.random.default_rng(0)  # the same coding always gives the same model
+    examples = sample(examples, wanted, random)
     texts = [example.unit.text for example in examples]
     vectorizer = new_vectorizer()
     if not texts:
@@ -80,7 +84,7 @@ def fit(examples: Sequence[Example], codes: Sequence[int] | None = None, progres
     classifiers, too_few = {}, {}
     for done, code in enumerate(wanted):
         progress(done, len(wanted), f"Learning code {done + 1} of {len(wanted)}")
-        rows = [i for i, example in enumerate(examples) if example.label(code) is not None]
+        rows = rows_for(examples, code, random)
         answers = np.array([examples[i].label(code) for i in rows], dtype=bool)
         if answers.sum() < FEWEST_EXAMPLES or (~answers).sum() < FEWEST_EXAMPLES:
             too_few[code] = counts.get(code, 0)
@@ -93,12 +97,50 @@ def fit(examples: Sequence[Example], codes: Sequence[int] | None = None, progres
     return Suggester(vectorizer, classifiers, too_few, len(texts))
 
 
-def most_similar(query: str, texts: Sequence[str], limit: int = 10) -> list[tuple[int, float]]:
-    """(index into texts, cosine similarity) of the texts most like the query, best first, similarity above 0."""
+def sample(examples: Sequence[Example], codes: Sequence[int], random: np.random.Generator) -> Sequence[Example]:
+    """At most MOST_TRAINING_UNITS of the examples: an even share of each code's positives, then others at random."""
+    if len(examples) <= MOST_TRAINING_UNITS:
+        return examples
+    share = max(FEWEST_EXAMPLES * 2, MOST_TRAINING_UNITS // (2 * max(len(codes), 1)))
+    positives: dict[int, list[int]] = {code: [] for code in codes}
+    for i, example in enumerate(examples):
+        for code in example.positive:
+            if code in positives:
+                positives[code].append(i)
+    kept: set[int] = set()
+    for code in codes:
+        kept.update(random.permutation(positives[code])[:share].tolist())
+    others = [i for i in random.permutation(len(examples)).tolist() if i not in kept]
+    kept.update(others[: max(MOST_TRAINING_UNITS - len(kept), 0)])
+    return [examples[i] for i in sorted(kept)]
+
+
+def rows_for(examples: Sequence[Example], code: int, random: np.random.Generator) -> list[int]:
+    """The examples a code's classifier learns from: every one it labels yes, at most MOST_NEGATIVES no."""
+    yes, no = [], []
+    for i, example in enumerate(examples):
+        answer = example.label(code)
+        if answer is not None:
+            (yes if answer else no).append(i)
+    if len(no) > MOST_NEGATIVES:
+        no = sorted(random.choice(no, MOST_NEGATIVES, replace=False).tolist())
+    return sorted(yes + no)
+
+
+def most_similar(
+    query: str, texts: Sequence[str], limit: int = 10, fitted: Suggester | None = None
+) -> list[tuple[int, float]]:
+    """(index into texts, cosine similarity) of the texts most like the query, best first, similarity above 0.
+
+    With a fitted model, its vectorizer (the words of the project's coded transcripts) compares
+    them; without, one is fitted on the texts themselves.
+    """
     if not texts or not query.strip():
         return []
-    vectorizer = new_vectorizer()
-    matrix = vectorizer.fit_transform([*texts, query])
+    if fitted is not None and fitted.n_units:
+        matrix = fitted.vectorizer.transform([*texts, query])
+    else:
+        matrix = new_vectorizer().fit_transform([*texts, query])
     # TF-IDF rows are L2-normalized per vectorizer, so the dot product is a cosine (halved sum of two).
     scores = (matrix[:-1] @ matrix[-1].T).toarray().ravel() / 2
     order = np.argsort(-scores, kind="stable")[:limit]

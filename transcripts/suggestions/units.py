@@ -130,16 +130,16 @@ def label(units: Sequence[Unit], coded: Iterable[Coded], rejected: Iterable[tupl
     for excerpt in coded:
         for code in excerpt.codes:
             by_code.setdefault((excerpt.transcript, code), []).append((excerpt.start, excerpt.end))
-    merged = {key: spans.merge(value) for key, value in by_code.items()}
+    merged: dict[int, list[tuple[int, list[tuple[int, int]]]]] = {}  # transcript -> (code, its merged spans)
+    for (transcript, code), value in by_code.items():
+        merged.setdefault(transcript, []).append((code, spans.merge(value)))
     refused: dict[tuple[int, int, int], set[int]] = {}
     for transcript, start, end, code in rejected:
         refused.setdefault((transcript, start, end), set()).add(code)
     examples = []
     for unit in units:
         positive, unsure = set(), set()
-        for (transcript, code), code_spans in merged.items():
-            if transcript != unit.transcript:
-                continue
+        for code, code_spans in merged.get(unit.transcript, []):
             share = coverage(unit, code_spans)
             if share > MOST:
                 positive.add(code)

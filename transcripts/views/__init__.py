@@ -49,6 +49,7 @@ from .review import (
     review_search_code,
     review_summary,
 )
+from .suggestion_accuracy import measure_suggestions, suggestion_accuracy
 from .suggestions import excerpt_similar, suggestion_accept, suggestion_reject, suggestions_train, transcript_suggestions
 from .transcripts import transcript_delete
 from .agreement import agreement, reconcile, reconcile_settle
@@ -69,7 +70,9 @@ from .teamwork import (
 
 __all__ = [
     "excerpt_similar",
+    "measure_suggestions",
     "suggestion_accept",
+    "suggestion_accuracy",
     "suggestion_reject",
     "suggestions_train",
     "transcript_suggestions",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from .. import actions
-from ..access import get_excerpt_for_member, get_transcript_for_member, require
+from ..access import get_excerpt_for_member, get_transcript_for_member, parse_id, require
 from ..http import HtmxHttpRequest
 from ..models import Membership, SuggestionModel, Transcript
 from ..suggestions import tasks
@@ -98,37 +100,51 @@ def answered(
     return response
 
 
-@login_required
-@require_POST
-def suggestion_accept(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
+def answer_suggestion(
+    request: HtmxHttpRequest, transcript_id: int, act: Callable[[Transcript, dict], str]
+) -> HttpResponse:
+    """Check the posted suggestion, `act` on it (returning what to tell the researcher), answer with the panel.
+
+    A form that does not name a suggestion (a stale page, a passage since changed) is answered
+    with a message saying so, as is an action refused (accepted already, the code gone).
+    """
     transcript, membership = suggestion_member(request.user, transcript_id)
     form = SuggestionForm(request.POST, transcript=transcript)
     if not form.is_valid():
-        return HttpResponse(status=400)
-    data = form.cleaned_data
+        problems = [message for errors in form.errors.values() for message in errors]
+        message = "This suggestion could not be used: " + " ".join(problems) + " Reload the page to see the current suggestions."
+        return answered(request, transcript, membership, message, level="error")
     try:
+        message = act(transcript, form.cleaned_data)
+    except ValidationError as error:
+        return answered(request, transcript, membership, " ".join(error.messages), level="error")
+    return answered(request, transcript, membership, message)
+
+
+@login_required
+@require_POST
+def suggestion_accept(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
+    def accept(transcript: Transcript, data: dict) -> str:
         actions.accept_suggestion(
             transcript, start=data["start"], end=data["end"], code=data["code"], by=request.user,
             model_version=data["version"], probability=data["probability"] or 0.0,
         )
-    except ValidationError as error:  # accepted already (a double click, another tab), or the code went
-        return answered(request, transcript, membership, " ".join(error.messages), level="error")
-    return answered(request, transcript, membership, f"Coded as {data['code'].name}.")
+        return f"Coded as {data['code'].name}."
+
+    return answer_suggestion(request, transcript_id, accept)
 
 
 @login_required
 @require_POST
 def suggestion_reject(request: HtmxHttpRequest, transcript_id: int) -> HttpResponse:
-    transcript, membership = suggestion_member(request.user, transcript_id)
-    form = SuggestionForm(request.POST, transcript=transcript)
-    if not form.is_valid():
-        return HttpResponse(status=400)
-    data = form.cleaned_data
-    actions.reject_suggestion(
-        transcript, start=data["start"], end=data["end"], code=data["code"], by=request.user,
-        model_version=data["version"],
-    )
-    return answered(request, transcript, membership, f"Suggestion of {data['code'].name} rejected.")
+    def reject(transcript: Transcript, data: dict) -> str:
+        actions.reject_suggestion(
+            transcript, start=data["start"], end=data["end"], code=data["code"], by=request.user,
+            model_version=data["version"],
+        )
+        return f"Suggestion of {data['code'].name} rejected."
+
+    return answer_suggestion(request, transcript_id, reject)
 
 
 @login_required
@@ -148,7 +164,8 @@ def suggestions_train(request: HtmxHttpRequest, transcript_id: int) -> HttpRespo
 def excerpt_similar(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
     """The uncoded passages across the project most like this excerpt, each with a button to code it so."""
     excerpt, membership = get_excerpt_for_member(request.user, excerpt_id)
-    found = similar_units(excerpt, membership)
+    result = similar_units(excerpt, membership, searched_from=parse_id(request.GET.get("from")) or 0)
+    found = result.found
     titles = dict(Transcript.objects.filter(pk__in={unit.transcript for unit, _ in found}).values_list("pk", "title"))
     context = {
         "excerpt": excerpt,
@@ -156,6 +173,7 @@ def excerpt_similar(request: HtmxHttpRequest, excerpt_id: int) -> HttpResponse:
         "can_code": membership.can_code(),
         "codes": ",".join(str(pk) for pk in excerpt.applications.values_list("code_id", flat=True)),
         "found": [{"unit": unit, "score": score, "title": titles[unit.transcript]} for unit, score in found],
+        "result": result,
     }
     template = "transcripts/excerpt_similar.html"
     if request.htmx:

@@ -47,11 +47,8 @@ class Command(BaseCommand):
         for code in evaluation.suggested:
             self.stdout.write(self.row(names.get(code, f"code {code}"), width, evaluation.examples[code], evaluation.per_code[code]))
         self.stdout.write(self.row("Overall", width, sum(evaluation.examples[c] for c in evaluation.suggested), evaluation.overall))
-        shown = [c for c in evaluation.suggested if evaluation.per_code[c].precision is None or evaluation.per_code[c].precision >= LOWEST_PRECISION]
-        together = Figures()
-        for code in shown:
-            together.add(evaluation.per_code[code])
-        self.stdout.write(self.row("Codes shown", width, sum(evaluation.examples[c] for c in shown), together))
+        shown = evaluation.shown
+        self.stdout.write(self.row("Codes shown", width, sum(evaluation.examples[c] for c in shown), evaluation.together(shown)))
         self.stdout.write(f"\nSuggestions a coder would see per transcript: {evaluation.suggestions_per_transcript:.1f}")
         for code in sorted(set(evaluation.suggested) - set(shown)):
             self.stdout.write(f"Not suggested, right less than {LOWEST_PRECISION:.0%} of the time: {names.get(code, code)}")

@@ -1,0 +1,82 @@
+"""Fitting a project's model and measuring its accuracy, from the database to the stored row.
+
+Both run outside any request (the worker: suggestions.tasks and jobs.py); minutes on a large
+project. Fitting is not audited: it changes no research data, and it runs every few minutes.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import Excerpt, Project, SuggestionModel
+from .evaluation import Evaluation, evaluate
+from .learning import Progress, examples_per_code, fit, no_progress
+from .loading import coding_to_learn, examples_by_transcript, rejections
+
+# Leave-one-out over a thousand transcripts would fit a thousand models: past this many, the
+# measurement that comes with every fit leaves transcripts out in this many groups, and the one a
+# lead asks for in MOST_MEASURED_FOLDS (evaluate_suggestions always goes one by one).
+MOST_FOLDS = 5
+MOST_MEASURED_FOLDS = 20
+
+
+def model_row(project: Project, learner_id: int | None) -> SuggestionModel:
+    """The project's model row for this learner (None: the team), made when missing."""
+    try:
+        with transaction.atomic():
+            row, _ = SuggestionModel.objects.get_or_create(project=project, learner_id=learner_id)
+    except IntegrityError:  # made meanwhile by another request
+        row = SuggestionModel.objects.get(project=project, learner_id=learner_id)
+    return row
+
+
+def train_suggestions(project: Project, learner_id: int | None, progress: Progress = no_progress) -> SuggestionModel:
+    """Measure (leave one transcript out) and fit the model on the coding `learner_id` may learn from; store it.
+
+    `progress(done, total, message)` is told as it goes.
+    """
+    row = model_row(project, learner_id)
+    row.state, row.progress, row.message = SuggestionModel.State.TRAINING, 0, "Reading the coding"
+    row.save(update_fields=["state", "progress", "message"])
+
+    def report(share_start: int, share: int):
+        def tell(done: int, total: int, message: str) -> None:
+            percent = share_start + (share * done // total if total else share)
+            SuggestionModel.objects.filter(pk=row.pk).update(progress=percent, message=message[:200])
+            progress(percent, 100, message)
+
+        return tell
+
+    by_transcript = examples_by_transcript(project, learner_id, rejections(project, learner_id))
+    examples = [example for found in by_transcript.values() for example in found]
+    precision: dict[str, float | None] = {}
+    if len(by_transcript) >= 2:
+        evaluation = evaluate(by_transcript, progress=report(0, 80), most_folds=MOST_FOLDS)
+        precision = {str(code): evaluation.per_code[code].precision for code in evaluation.suggested}
+    model = fit(examples, progress=report(80, 20))
+    row.data = model.to_bytes()
+    row.version += 1
+    row.trained_at = timezone.now()
+    row.n_excerpts = Excerpt.objects.filter(coding_to_learn(project, learner_id)).count()
+    row.precision = {code: precision.get(code) for code in map(str, model.classifiers)}
+    row.examples = {str(code): n for code, n in examples_per_code(examples).items()}
+    row.state, row.progress, row.message = SuggestionModel.State.IDLE, 100, ""
+    row.save(
+        update_fields=["data", "version", "trained_at", "n_excerpts", "precision", "examples", "state", "progress", "message"]
+    )
+    return row
+
+
+def measure_accuracy(project: Project, progress: Progress = no_progress) -> Evaluation | None:
+    """The figures evaluate_suggestions prints, for the team's coding, stored on the team's model row.
+
+    None (and nothing stored) when fewer than two transcripts are coded: nothing can be left out.
+    """
+    by_transcript = examples_by_transcript(project, None)
+    if len(by_transcript) < 2:
+        return None
+    evaluation = evaluate(by_transcript, progress=progress, most_folds=MOST_MEASURED_FOLDS)
+    row = model_row(project, None)
+    SuggestionModel.objects.filter(pk=row.pk).update(accuracy=evaluation.to_json(), accuracy_measured_at=timezone.now())
+    return evaluation
