@@ -258,6 +258,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 JOBS_DIR = Path(os.environ.get("JOBS_DIR", "") or DATA_DIR / "jobs")
 # A finished job's file waits this long for the person who asked, then the worker removes it.
 JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 24, minimum=1)
+# A running job notes its progress at least every few seconds; one silent this long lost its
+# worker (killed, machine restarted) and is shown as failed, with an offer to start it again.
+JOB_STALLED_MINUTES = env_int("JOB_STALLED_MINUTES", 15, minimum=1)
 
 # Sessions: idle timeout (minutes), renewed by the user's own requests at most once a minute.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15, minimum=1) * 60

@@ -133,7 +133,9 @@ def safe_file_name(name: str) -> str:
 def run_job(job_id: int) -> None:
     """The worker's entry point: clear out expired jobs, then run this one if it is still waiting."""
     remove_expired()
-    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING)
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, heartbeat_at=timezone.now()
+    )
     if not claimed:
         return  # expired and removed, or already run
     job = Job.objects.select_related("project").get(pk=job_id)

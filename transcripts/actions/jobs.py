@@ -30,3 +30,8 @@ def start_job(project: Project, kind: str, *, by, download_name: str, params: di
     )
     enqueue_after_commit(job)
     return job
+
+
+def restart_job(job: Job, *, by) -> Job:
+    """A new job asking for what a failed or stopped one asked for; the old one stays until it expires."""
+    return start_job(job.project, job.kind, by=by, download_name=job.download_name, params=job.params)

@@ -7,6 +7,7 @@ job expires; the worker then removes both.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -55,6 +56,9 @@ class Job(models.Model):
     content_type = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker running the job last showed progress."
+    )
     expires_at = models.DateTimeField()
 
     objects = JobQuerySet.as_manager()
@@ -67,8 +71,30 @@ class Job(models.Model):
         return f"{self.get_kind_display()} for {self.project_id} ({self.status})"
 
     @property
+    def stalled(self) -> bool:
+        """Running, yet no progress for JOB_STALLED_MINUTES: its worker was stopped (killed, restarted)."""
+        if self.status != self.Status.RUNNING:
+            return False
+        last_sign = self.heartbeat_at or self.created_at
+        return last_sign < timezone.now() - timedelta(minutes=settings.JOB_STALLED_MINUTES)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == self.Status.FAILED or self.stalled
+
+    @property
     def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status == self.Status.DONE or self.failed
+
+    @property
+    def failure_message(self) -> str:
+        """What went wrong, in words for the person who asked; "" when nothing did."""
+        if self.stalled:
+            return (
+                "The work stopped before it was finished (the server running it was stopped or restarted), "
+                "and nothing was kept. Start it again."
+            )
+        return self.message if self.status == self.Status.FAILED else ""
 
     @property
     def percent(self) -> int | None:
@@ -87,7 +113,8 @@ class Job(models.Model):
     def report_progress(self, done: int, total: int | None = None) -> None:
         """Note progress in the database, where every app server's status page reads it."""
         self.done = done
-        fields = ["done"]
+        self.heartbeat_at = timezone.now()
+        fields = ["done", "heartbeat_at"]
         if total is not None:
             self.total = total
             fields.append("total")
