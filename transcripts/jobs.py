@@ -1,6 +1,6 @@
 """Background jobs: the task the worker runs, what each kind of job writes, and expiry.
 
-A page starts a job with actions.start_job; the job's row is committed before its task is
+A page starts a job with actions.start_job (a project import with actions.start_project_import); the job's row is committed before its task is
 queued, so the worker (`manage.py db_worker`, any number of them, on any machine that shares the
 database and JOBS_DIR) always finds it. The worker writes the file under a temporary name and
 renames it only once it is whole, so a failed job leaves no half-made file; the job then says
@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django_tasks import task
 
 from . import codebook
 from .interop.docx_writer import write_docx
-from .models import Job, Membership, visible_excerpts_q
+from .models import Job, Membership, SiteSettings, visible_excerpts_q
 from .project_export import ExportOptions, export_project
 from .review import FilterOptions, ReviewFilters, Tree
 from .review import reports
@@ -144,6 +146,9 @@ def run_job(job_id: int) -> None:
 
 def execute(job: Job) -> None:
     """Write the job's file, then mark it done; on any error remove the partial file and say why."""
+    if job.is_import:
+        import_project_file(job)
+        return
     folder = Path(settings.JOBS_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{job.pk}-{secrets.token_hex(8)}{Path(job.download_name).suffix}"
@@ -166,6 +171,66 @@ def execute(job: Job) -> None:
         return
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.DONE, file_name=name, content_type=content_type, finished_at=timezone.now()
+    )
+
+
+def import_project_file(job: Job) -> None:
+    """Bring the uploaded project file in as a new project, all of it or nothing; then remove the upload.
+
+    The project is written in one transaction, so progress shows the steps around it: the file
+    read, then the project written. The job then names the new project, or says why nothing came in.
+    """
+    from .actions.project_import import import_project
+    from .actions.project_preview import prepare_project_import, read_project_file
+    from .interop.readers import ImportRefused
+    from .project_forms import slug_taken_message
+
+    params = job.params
+    upload = job.path
+    try:
+        if not SiteSettings.load().may_start_projects(job.requested_by):
+            raise JobRefused("Nothing was imported: you may no longer start projects on this site.")
+        job.report_progress(0, 2)
+        with upload.open("rb") as stream:
+            prepared = prepare_project_import(read_project_file(params["source"], stream), params["source"])
+        job.report_progress(1)
+        accounts = get_user_model().objects.in_bulk(set(params["mapping"].values()))
+        if len(accounts) != len(set(params["mapping"].values())):
+            raise JobRefused("Nothing was imported: an account chosen for a user in the file has been removed.")
+        result = import_project(
+            prepared, name=params["name"], slug=params["slug"], description=params["description"],
+            by=job.requested_by, mapping={guid: accounts[pk] for guid, pk in params["mapping"].items()},
+        )
+    except Exception as error:
+        if isinstance(error, JobRefused):
+            message = str(error)
+        elif isinstance(error, ImportRefused):
+            message = f"Nothing was imported: {error.message}"
+        elif isinstance(error, IntegrityError):
+            message = f"Nothing was imported: {slug_taken_message(params['slug'])} Upload the project file again."
+        elif isinstance(error, ValidationError):
+            message = f"Nothing was imported: {' '.join(error.messages)}"
+        else:
+            logger.exception("Job %s (%s) failed", job.pk, job.kind)
+            message = (
+                "Something went wrong while importing this project, and nothing was imported. "
+                "Please upload the project file again; if it fails again, tell your administrator."
+            )
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, message=message, file_name="", finished_at=timezone.now()
+        )
+        return
+    finally:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+    summary = (
+        f"Project “{result.project.name}” imported: {result.transcripts} transcripts, {result.codes} codes, "
+        f"{result.excerpts} excerpts, {result.memos} memos, {result.participants} participants. You are its lead."
+    )
+    job.report_progress(2)
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.DONE, project=result.project, message="\n\n".join([summary, *result.notes]),
+        file_name="", finished_at=timezone.now(),
     )
 
 

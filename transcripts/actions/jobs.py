@@ -35,3 +35,22 @@ def start_job(project: Project, kind: str, *, by, download_name: str, params: di
 def restart_job(job: Job, *, by) -> Job:
     """A new job asking for what a failed or stopped one asked for; the old one stays until it expires."""
     return start_job(job.project, job.kind, by=by, download_name=job.download_name, params=job.params)
+
+
+@transaction.atomic
+def start_project_import(upload: str, *, by, source: str, name: str, slug: str, description: str, mapping: dict) -> Job:
+    """Queue the import of a project file already moved into JOBS_DIR as `upload`; the job holds the
+    upload until it ends. `mapping` is file user GUID -> account id; the requester alone sees how it went."""
+    job = Job.objects.create(
+        requested_by=by,
+        kind=Job.Kind.PROJECT_IMPORT,
+        params={"source": source, "name": name, "slug": slug, "description": description, "mapping": mapping},
+        file_name=upload,
+        expires_at=timezone.now() + timedelta(hours=settings.JOB_KEEP_HOURS),
+    )
+    audit.record(
+        "import.started", by=by, obj=job, object_repr=job.get_kind_display(),
+        after={"file": source[:200], "slug": slug},
+    )
+    enqueue_after_commit(job)
+    return job

@@ -36,6 +36,7 @@ class Job(models.Model):
         REPORT_XLSX = "report.xlsx", "Coded excerpts (.xlsx)"
         CODEBOOK_DOCX = "codebook.docx", "Codebook (.docx)"
         PROJECT_QDPX = "project.qdpx", "Whole project (.qdpx)"
+        PROJECT_IMPORT = "import.project", "Project import"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -43,15 +44,22 @@ class Job(models.Model):
         DONE = "done", "Ready"
         FAILED = "failed", "Failed"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True,
+        help_text="Empty for a project import until it has made its project.",
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=40, choices=Kind.choices)
     params = models.JSONField(default=dict, blank=True, help_text="What the page asked for (filters, options).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0, help_text="0 while the size of the work is not yet known.")
-    message = models.TextField(blank=True, help_text="What went wrong, in words for the person who asked.")
-    file_name = models.CharField(max_length=200, blank=True, help_text="The result's name inside JOBS_DIR.")
+    message = models.TextField(
+        blank=True, help_text="What went wrong, or what an import brought in, in words for the person who asked."
+    )
+    file_name = models.CharField(
+        max_length=200, blank=True, help_text="The result's name inside JOBS_DIR; for an import, its upload's."
+    )
     download_name = models.CharField(max_length=200, blank=True)
     content_type = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -71,6 +79,10 @@ class Job(models.Model):
         return f"{self.get_kind_display()} for {self.project_id} ({self.status})"
 
     @property
+    def is_import(self) -> bool:
+        return self.kind == self.Kind.PROJECT_IMPORT
+
+    @property
     def stalled(self) -> bool:
         """Running, yet no progress for JOB_STALLED_MINUTES: its worker was stopped (killed, restarted)."""
         if self.status != self.Status.RUNNING:
@@ -83,12 +95,22 @@ class Job(models.Model):
         return self.status == self.Status.FAILED or self.stalled
 
     @property
+    def restartable(self) -> bool:
+        """Failed or stopped, and what it asked for is still at hand (an import's upload is not)."""
+        return self.failed and not self.is_import
+
+    @property
     def finished(self) -> bool:
         return self.status == self.Status.DONE or self.failed
 
     @property
     def failure_message(self) -> str:
         """What went wrong, in words for the person who asked; "" when nothing did."""
+        if self.stalled and self.is_import:
+            return (
+                "The import stopped before it was finished (the server running it was stopped or restarted), "
+                "and nothing was imported. Upload the project file again."
+            )
         if self.stalled:
             return (
                 "The work stopped before it was finished (the server running it was stopped or restarted), "

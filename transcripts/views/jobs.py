@@ -52,6 +52,6 @@ def job_download(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 def restart_job(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     """Start a failed or stopped job again with what it asked for; any other job is left as it is."""
     job, _ = get_job_for_requester(request.user, job_id)
-    if job.failed:
+    if job.restartable:
         job = actions.restart_job(job, by=request.user)
     return job_started(request, job)
