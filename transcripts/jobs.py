@@ -146,8 +146,11 @@ def run_job(job_id: int) -> None:
 
 def execute(job: Job) -> None:
     """Write the job's file, then mark it done; on any error remove the partial file and say why."""
-    if job.is_import:
+    if job.kind == Job.Kind.PROJECT_IMPORT:
         import_project_file(job)
+        return
+    if job.kind == Job.Kind.TRANSCRIPTS_IMPORT:
+        import_transcript_files(job)
         return
     folder = Path(settings.JOBS_DIR)
     folder.mkdir(parents=True, exist_ok=True)
@@ -231,6 +234,51 @@ def import_project_file(job: Job) -> None:
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.DONE, project=result.project, message="\n\n".join([summary, *result.notes]),
         file_name="", finished_at=timezone.now(),
+    )
+
+
+def import_transcript_files(job: Job) -> None:
+    """Import each uploaded transcript file in its own transaction, as the page does, noting each
+    file's outcome; a refused file never stops the others. The uploads are removed at the end."""
+    from .actions.transcripts import import_transcript_file
+
+    folder = Path(settings.JOBS_DIR)
+    files = job.params["files"]
+    lines = []
+    try:
+        membership = member_of(job)
+        if not membership.can_import():
+            raise JobRefused("Nothing was imported: you may no longer import into this project.")
+        progress = Progress(job, len(files))
+        for done, (name, stored) in enumerate(files, start=1):
+            result = import_transcript_file(job.project, name, (folder / stored).read_bytes(), by=job.requested_by)
+            (folder / stored).unlink(missing_ok=True)
+            if result.ok:
+                participant = f" (participant {result.transcript.participant.label})" if result.transcript.participant else ""
+                lines.append(f"{result.name}: imported as “{result.transcript.title}”{participant}.")
+            else:
+                lines.append(f"{result.name}: refused: {result.error}")
+            progress(done)
+    except Exception as error:
+        if isinstance(error, JobRefused):
+            message = str(error)
+        else:
+            logger.exception("Job %s (%s) failed", job.pk, job.kind)
+            message = (
+                "Something went wrong while importing, and the file it was reading was not imported. "
+                "Please upload the files not listed below again; if it fails again, tell your administrator."
+            )
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.FAILED, message="\n".join([message, *lines]), finished_at=timezone.now()
+        )
+        return
+    finally:
+        for _, stored in files:
+            (folder / stored).unlink(missing_ok=True)
+    imported = sum(1 for line in lines if ": imported as " in line)
+    summary = f"{imported} of {len(files)} file{'s' if len(files) != 1 else ''} imported."
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.DONE, message="\n".join([summary, *lines]), finished_at=timezone.now()
     )
 
 

@@ -54,3 +54,22 @@ def start_project_import(upload: str, *, by, source: str, name: str, slug: str, 
     )
     enqueue_after_commit(job)
     return job
+
+
+@transaction.atomic
+def start_transcripts_import(project: Project, files: list[tuple[str, str]], *, by) -> Job:
+    """Queue the import of transcript files already stored in JOBS_DIR: (uploaded name, stored name)
+    each; the job removes them when it ends."""
+    job = Job.objects.create(
+        project=project,
+        requested_by=by,
+        kind=Job.Kind.TRANSCRIPTS_IMPORT,
+        params={"files": [list(pair) for pair in files]},
+        expires_at=timezone.now() + timedelta(hours=settings.JOB_KEEP_HOURS),
+    )
+    audit.record(
+        "import.started", by=by, project=project, obj=job, object_repr=job.get_kind_display(),
+        after={"files": [name[:200] for name, _ in files]},
+    )
+    enqueue_after_commit(job)
+    return job

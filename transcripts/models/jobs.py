@@ -37,6 +37,7 @@ class Job(models.Model):
         CODEBOOK_DOCX = "codebook.docx", "Codebook (.docx)"
         PROJECT_QDPX = "project.qdpx", "Whole project (.qdpx)"
         PROJECT_IMPORT = "import.project", "Project import"
+        TRANSCRIPTS_IMPORT = "import.transcripts", "Transcript import"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -80,7 +81,7 @@ class Job(models.Model):
 
     @property
     def is_import(self) -> bool:
-        return self.kind == self.Kind.PROJECT_IMPORT
+        return self.kind in (self.Kind.PROJECT_IMPORT, self.Kind.TRANSCRIPTS_IMPORT)
 
     @property
     def stalled(self) -> bool:
@@ -109,7 +110,7 @@ class Job(models.Model):
         if self.stalled and self.is_import:
             return (
                 "The import stopped before it was finished (the server running it was stopped or restarted), "
-                "and nothing was imported. Upload the project file again."
+                "and what it had not yet saved was not imported. Upload the files again."
             )
         if self.stalled:
             return (
