@@ -25,15 +25,15 @@ from bench.server import gunicorn
 POLL_SECONDS = 4.0
 
 
-def seen_after(coder: Client, colleague: Client, transcript: int, code: int, rng_start: int) -> tuple[float, float]:
+def seen_after(coder: Client, colleague: Client, transcript: int, code: int, start: int, length: int = 80) -> tuple[float, float]:
     """Code a selection through the coder's server; the coding's own time, and the time from its
     answer until the colleague's server reports the transcript changed, in ms."""
     state = f"/transcripts/{transcript}/state/"
     before = json.loads(colleague.get(state)[1])["state"]
-    start = time.perf_counter()
+    sent = time.perf_counter()
     status, body = coder.post(
         f"/transcripts/{transcript}/excerpts/",
-        {"start": rng_start, "end": rng_start + 80, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)},
+        {"start": start, "end": start + length, "codes": str(code), "snap": "1", "client_token": secrets.token_hex(8)},
     )
     answered = time.perf_counter()
     if status != 200 or b"data-excerpt-id" not in body:
@@ -41,7 +41,7 @@ def seen_after(coder: Client, colleague: Client, transcript: int, code: int, rng
     while json.loads(colleague.get(state)[1])["state"] == before:
         if time.perf_counter() - answered > 30:
             raise SystemExit("server two did not see the coding within 30 s")
-    return (answered - start) * 1000, (time.perf_counter() - answered) * 1000
+    return (answered - sent) * 1000, (time.perf_counter() - answered) * 1000
 
 
 def timed(fn: Callable, repeat: int) -> list[float]:
