@@ -490,7 +490,7 @@ class PageTests(BaseTestCase):
         run_worker()
         job.refresh_from_db()
         self.assertEqual(job.status, Job.Status.FAILED)
-        self.assertContains(self.client.get(reverse("job_detail", args=[job.pk])), "Nothing was imported: Another project already uses the short name “q”")
+        self.assertContains(self.client.get(reverse("job_detail", args=[job.pk])), "Nothing was imported: another project already uses the short name “q”")
         assert every_row() == before
 
     def test_a_file_the_worker_refuses_is_named_in_the_error(self):

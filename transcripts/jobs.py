@@ -1,6 +1,6 @@
 """Background jobs: the task the worker runs, what each kind of job writes, and expiry.
 
-A page starts a job with actions.start_job (a project import with actions.start_project_import); the job's row is committed before its task is
+A page starts a job with actions.start_job (imports have their own task, in actions/background_imports.py); the job's row is committed before its task is
 queued, so the worker (`manage.py db_worker`, any number of them, on any machine that shares the
 database and JOBS_DIR) always finds it. The worker writes the file under a temporary name and
 renames it only once it is whole, so a failed job leaves no half-made file; the job then says
@@ -20,16 +20,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django_tasks import task
 
 from . import codebook
 from .interop.docx_writer import write_docx
-from .models import Job, Membership, SiteSettings, visible_excerpts_q
+from .models import Job, Membership, visible_excerpts_q
 from .project_export import ExportOptions, export_project
 from .review import FilterOptions, ReviewFilters, Tree
 from .review import reports
@@ -135,23 +133,20 @@ def safe_file_name(name: str) -> str:
 def run_job(job_id: int) -> None:
     """The worker's entry point: clear out expired jobs, then run this one if it is still waiting."""
     remove_expired()
+    if job := claim(job_id):
+        execute(job)
+
+
+def claim(job_id: int) -> Job | None:
+    """Mark the job running and return it; None when it is not waiting (expired and removed, or already run)."""
     claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, heartbeat_at=timezone.now()
     )
-    if not claimed:
-        return  # expired and removed, or already run
-    job = Job.objects.select_related("project").get(pk=job_id)
-    execute(job)
+    return Job.objects.select_related("project").get(pk=job_id) if claimed else None
 
 
 def execute(job: Job) -> None:
     """Write the job's file, then mark it done; on any error remove the partial file and say why."""
-    if job.kind == Job.Kind.PROJECT_IMPORT:
-        import_project_file(job)
-        return
-    if job.kind == Job.Kind.TRANSCRIPTS_IMPORT:
-        import_transcript_files(job)
-        return
     folder = Path(settings.JOBS_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{job.pk}-{secrets.token_hex(8)}{Path(job.download_name).suffix}"
@@ -174,111 +169,6 @@ def execute(job: Job) -> None:
         return
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.DONE, file_name=name, content_type=content_type, finished_at=timezone.now()
-    )
-
-
-def import_project_file(job: Job) -> None:
-    """Bring the uploaded project file in as a new project, all of it or nothing; then remove the upload.
-
-    The project is written in one transaction, so progress shows the steps around it: the file
-    read, then the project written. The job then names the new project, or says why nothing came in.
-    """
-    from .actions.project_import import import_project
-    from .actions.project_preview import prepare_project_import, read_project_file
-    from .interop.readers import ImportRefused
-    from .project_forms import slug_taken_message
-
-    params = job.params
-    upload = job.path
-    try:
-        if not SiteSettings.load().may_start_projects(job.requested_by):
-            raise JobRefused("Nothing was imported: you may no longer start projects on this site.")
-        job.report_progress(0, 2)
-        with upload.open("rb") as stream:
-            prepared = prepare_project_import(read_project_file(params["source"], stream), params["source"])
-        job.report_progress(1)
-        accounts = get_user_model().objects.in_bulk(set(params["mapping"].values()))
-        if len(accounts) != len(set(params["mapping"].values())):
-            raise JobRefused("Nothing was imported: an account chosen for a user in the file has been removed.")
-        result = import_project(
-            prepared, name=params["name"], slug=params["slug"], description=params["description"],
-            by=job.requested_by, mapping={guid: accounts[pk] for guid, pk in params["mapping"].items()},
-        )
-    except Exception as error:
-        if isinstance(error, JobRefused):
-            message = str(error)
-        elif isinstance(error, ImportRefused):
-            message = f"Nothing was imported: {error.message}"
-        elif isinstance(error, IntegrityError):
-            message = f"Nothing was imported: {slug_taken_message(params['slug'])} Upload the project file again."
-        elif isinstance(error, ValidationError):
-            message = f"Nothing was imported: {' '.join(error.messages)}"
-        else:
-            logger.exception("Job %s (%s) failed", job.pk, job.kind)
-            message = (
-                "Something went wrong while importing this project, and nothing was imported. "
-                "Please upload the project file again; if it fails again, tell your administrator."
-            )
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, message=message, file_name="", finished_at=timezone.now()
-        )
-        return
-    finally:
-        if upload is not None:
-            upload.unlink(missing_ok=True)
-    summary = (
-        f"Project “{result.project.name}” imported: {result.transcripts} transcripts, {result.codes} codes, "
-        f"{result.excerpts} excerpts, {result.memos} memos, {result.participants} participants. You are its lead."
-    )
-    job.report_progress(2)
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, project=result.project, message="\n\n".join([summary, *result.notes]),
-        file_name="", finished_at=timezone.now(),
-    )
-
-
-def import_transcript_files(job: Job) -> None:
-    """Import each uploaded transcript file in its own transaction, as the page does, noting each
-    file's outcome; a refused file never stops the others. The uploads are removed at the end."""
-    from .actions.transcripts import import_transcript_file
-
-    folder = Path(settings.JOBS_DIR)
-    files = job.params["files"]
-    lines = []
-    try:
-        membership = member_of(job)
-        if not membership.can_import():
-            raise JobRefused("Nothing was imported: you may no longer import into this project.")
-        progress = Progress(job, len(files))
-        for done, (name, stored) in enumerate(files, start=1):
-            result = import_transcript_file(job.project, name, (folder / stored).read_bytes(), by=job.requested_by)
-            (folder / stored).unlink(missing_ok=True)
-            if result.ok:
-                participant = f" (participant {result.transcript.participant.label})" if result.transcript.participant else ""
-                lines.append(f"{result.name}: imported as “{result.transcript.title}”{participant}.")
-            else:
-                lines.append(f"{result.name}: refused: {result.error}")
-            progress(done)
-    except Exception as error:
-        if isinstance(error, JobRefused):
-            message = str(error)
-        else:
-            logger.exception("Job %s (%s) failed", job.pk, job.kind)
-            message = (
-                "Something went wrong while importing, and the file it was reading was not imported. "
-                "Please upload the files not listed below again; if it fails again, tell your administrator."
-            )
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, message="\n".join([message, *lines]), finished_at=timezone.now()
-        )
-        return
-    finally:
-        for _, stored in files:
-            (folder / stored).unlink(missing_ok=True)
-    imported = sum(1 for line in lines if ": imported as " in line)
-    summary = f"{imported} of {len(files)} file{'s' if len(files) != 1 else ''} imported."
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, message="\n".join([summary, *lines]), finished_at=timezone.now()
     )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import audit
 from ..jobs import enqueue_after_commit, safe_file_name
 from ..models import Job, Project
+from .background_imports import enqueue_import_after_commit
 
 
 @transaction.atomic
@@ -52,7 +53,7 @@ def start_project_import(upload: str, *, by, source: str, name: str, slug: str, 
         "import.started", by=by, obj=job, object_repr=job.get_kind_display(),
         after={"file": source[:200], "slug": slug},
     )
-    enqueue_after_commit(job)
+    enqueue_import_after_commit(job)
     return job
 
 
@@ -71,5 +72,5 @@ def start_transcripts_import(project: Project, files: list[tuple[str, str]], *, 
         "import.started", by=by, project=project, obj=job, object_repr=job.get_kind_display(),
         after={"files": [name[:200] for name, _ in files]},
     )
-    enqueue_after_commit(job)
+    enqueue_import_after_commit(job)
     return job
