@@ -83,7 +83,7 @@ test-postgres: dev-venv postgres-server
 # timing. Prints tables; not part of `make test`.
 bench: dev-venv postgres-server
 	$(BIN)/python bench/run.py --scales study,5x
-	$(BIN)/python tests/with_postgres.py -- $(BIN)/python bench/run.py --scales study,5x,institution --postgres --load 60
+	$(BIN)/python tests/with_postgres.py -- $(BIN)/python bench/run.py --scales study,5x,institution --postgres --load 60 --two-servers
 	$(BIN)/python bench/browser.py
 	$(BIN)/python bench/side_by_side.py
 

@@ -1,6 +1,6 @@
 """The benchmark: a synthetic study served by gunicorn on loopback, driven over HTTP.
 
-    python bench/run.py [--scales study,5x] [--postgres] [--repeat 40]
+    python bench/run.py [--scales study,5x] [--postgres] [--repeat 40] [--two-servers]
 
 For each scale it makes a fresh database (SQLite in a temporary folder; with --postgres, a
 throwaway cluster started by tests/with_postgres.py), generates the study with
@@ -33,7 +33,7 @@ import psycopg2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/ alone is on the path, not the package
 
-from bench import load  # noqa: E402
+from bench import load, two_servers  # noqa: E402
 from bench.client import Client  # noqa: E402
 from bench.server import gunicorn  # noqa: E402
 
@@ -55,6 +55,9 @@ BUDGETS = {
     "change an excerpt's memo": 10,
     "delete an excerpt": 10,
     "load: any request, 20 coders": 100,
+    # Two app servers: coding through one is reported by the other before the coding page's next
+    # live-update poll (every 4 s).
+    "two servers: until the other reports it": 4000,
 }
 # Which scales a budget is held at; the rest are reported only.
 BUDGET_SCALES = {"study"}
@@ -335,6 +338,8 @@ def main() -> None:
                         help="also run 20 concurrent coders for this long at the first scale")
     parser.add_argument("--existing", action="store_true",
                         help="time the study already in DATABASE_URL (one scale) instead of generating it afresh")
+    parser.add_argument("--two-servers", action="store_true",
+                        help="also run two app servers on the first scale's PostgreSQL database (bench/two_servers.py)")
     parser.add_argument("--review-only", action="store_true",
                         help="time only the review pages that have an institution budget")
     args = parser.parse_args()
@@ -368,6 +373,9 @@ def main() -> None:
             load_seconds = args.load if scale == args.scales.split(",")[0] else 0
             results, memory = run_scale(scale, env, args.repeat, load_seconds, existing=args.existing,
                                         review_only=args.review_only)
+            if args.two_servers and scale == args.scales.split(",")[0]:
+                print("  two app servers on one database", flush=True)
+                results += two_servers.run(env, args.repeat)
             rows.extend(summarize(scale, database, results, memory))
     print("\n".join(header + rows))
     study, five = MEDIANS.get(("study", "open a transcript page")), MEDIANS.get(("5x", "open a transcript page"))

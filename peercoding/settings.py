@@ -261,6 +261,10 @@ JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 24, minimum=1)
 # Code suggestions are fitted again after the coding changes, at most once every this many minutes.
 SUGGESTIONS_RETRAIN_MINUTES = env_int("SUGGESTIONS_RETRAIN_MINUTES", 5, minimum=1)
 
+# A running job notes its progress at least every few seconds; one silent this long lost its
+# worker (killed, machine restarted) and is shown as failed, with an offer to start it again.
+JOB_STALLED_MINUTES = env_int("JOB_STALLED_MINUTES", 15, minimum=1)
+
 # Sessions: idle timeout (minutes), renewed by the user's own requests at most once a minute.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15, minimum=1) * 60
 SESSION_SAVE_EVERY_REQUEST = False  # transcripts.middleware.IdleSessionMiddleware renews it

@@ -22,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.test import TransactionTestCase
 
+from bench import two_servers
 from bench.client import Client
 from bench.server import ROOT, gunicorn
 from tests.base import PASSWORD, make_code, make_project, make_transcript, make_user
@@ -98,6 +99,10 @@ class TwoAppServersTests(TransactionTestCase):
             self.assertNotEqual(json.loads(alice_browser.get(state)[1])["state"], before)
             page = alice_browser.get(f"/transcripts/{transcript.pk}/")[1].decode()
             self.assertIn(f'data-excerpts="{excerpt.pk}"', page)
+            # The benchmark's scenario (bench/two_servers.py): code through one, wait (up to 30 s,
+            # else it stops) until two reports it.
+            two_servers.seen_after(on(bob_browser, one), on(alice_browser, two), transcript.pk, code.pk, 0, 1)
+            self.assertEqual(transcript.excerpts.count(), 2)
 
             # An upload through one server is a transcript on the other.
             self.assertEqual(upload(on(alice_browser, one), f"/projects/{project.slug}/import/", "P09.txt",

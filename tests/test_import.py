@@ -4,16 +4,19 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import docx
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from tests.base import BaseTestCase, make_code, make_excerpt
+from tests.base import BaseTestCase, make_code, make_excerpt, run_worker, started_job
 from transcripts import actions
-from transcripts.models import Attribute, AuditEvent, Participant, SpeakerTurn, Transcript
+from transcripts.actions import transcripts as actions_transcripts
+from transcripts.models import Attribute, AuditEvent, Job, Participant, SpeakerTurn, Transcript
 
 
 def docx_bytes(*paragraphs: str) -> bytes:
@@ -289,3 +292,86 @@ class DeidentificationTests(BaseTestCase):
         for turn in transcript.turns.all():
             self.assertEqual(transcript.text[turn.start : turn.end].split(":")[0], turn.speaker)
         self.assertEqual(set(transcript.turns.values_list("speaker", flat=True)), {"Interviewer", "[Peer A]"})
+
+
+class BackgroundImportTests(BaseTestCase):
+    """Many files, or big ones, are imported by the worker while the page follows the job."""
+
+    def setUp(self) -> None:
+        self.url = reverse("import_transcripts", args=[self.project.slug])
+        self.client.force_login(self.alice)
+
+    def six_files(self) -> list:
+        return [SimpleUploadedFile(f"P{n:02d}.txt", TXT.replace("P03", f"P{n:02d}").encode()) for n in range(10, 16)]
+
+    def test_six_files_at_once_are_imported_by_the_worker_each_on_its_own(self):
+        files = self.six_files()
+        files[2] = SimpleUploadedFile("notes.pdf", b"%PDF-1.4")
+        job = started_job(self, self.url, {"files": files})
+        self.assertEqual((job.kind, job.project, job.requested_by), (Job.Kind.TRANSCRIPTS_IMPORT, self.project, self.alice))
+        stored = [Path(settings.JOBS_DIR) / stored for _, stored in job.params["files"]]
+        self.assertTrue(all(path.is_file() for path in stored))  # kept in JOBS_DIR until the job ends
+        self.assertFalse(Transcript.objects.filter(title="P10").exists())
+        run_worker()
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.done, job.total), (Job.Status.DONE, 6, 6))
+        self.assertEqual(sorted(self.project.transcripts.filter(title__startswith="P1").values_list("title", flat=True)),
+                         ["P10", "P11", "P13", "P14", "P15"])
+        self.assertFalse(any(path.exists() for path in stored))
+        page = self.client.get(reverse("job_detail", args=[job.pk]))
+        self.assertContains(page, "5 of 6 files imported.")
+        self.assertContains(page, "P10.txt: imported as “P10” (participant P10).")
+        self.assertContains(page, "notes.pdf: refused: ")
+        self.assertContains(page, reverse("import_transcripts", args=[self.project.slug]))
+
+    def test_a_big_file_from_the_pages_script_gets_a_row_that_follows_its_job(self):
+        big = TXT * (2 * 1024 * 1024 // len(TXT) + 1)
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(self.url, {"files": [SimpleUploadedFile("P20.txt", big.encode())]}, headers={"HX-Request": "true"})
+        job = Job.objects.get()
+        self.assertNotContains(response, "<html")
+        self.assertContains(response, 'class="import-job"')
+        self.assertContains(response, f'hx-get="{reverse("job_detail", args=[job.pk])}"')
+        run_worker()
+        self.assertEqual(Transcript.objects.get(title="P20").text.count("Walking the dog."), big.count("Walking the dog."))
+        # A small one is imported in the request, as before.
+        response = self.client.post(self.url, {"files": [SimpleUploadedFile("P21.txt", TXT.encode())]}, headers={"HX-Request": "true"})
+        self.assertContains(response, "Imported")
+        self.assertEqual(Job.objects.count(), 1)
+
+    def test_a_failure_in_the_worker_keeps_whole_files_only_and_says_so(self):
+        job = started_job(self, self.url, {"files": self.six_files()})
+        real = actions_transcripts.create_transcript
+        calls = []
+
+        def third_fails(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise OSError("disk full")
+            return real(*args, **kwargs)
+
+        with mock.patch.object(actions_transcripts, "create_transcript", third_fails), self.assertLogs("transcripts.jobs", "ERROR"):
+            run_worker()
+        job.refresh_from_db()
+        self.assertEqual(job.status, Job.Status.FAILED)
+        self.assertEqual(sorted(self.project.transcripts.filter(title__startswith="P1").values_list("title", flat=True)), ["P10", "P11"])
+        self.assertFalse(SpeakerTurn.objects.filter(transcript__title="P12").exists())
+        self.assertFalse(Participant.objects.filter(project=self.project, label="P12").exists())
+        self.assertEqual(list(Path(settings.JOBS_DIR).glob("import-*")), [])
+        page = self.client.get(reverse("job_detail", args=[job.pk]))
+        self.assertContains(page, 'role="alert"')
+        self.assertContains(page, "Something went wrong while importing, and the file it was reading was not imported.")
+        self.assertContains(page, "P11.txt: imported as")
+        self.assertNotContains(page, "disk full")
+        self.assertNotContains(page, "Start it again")
+
+    def test_only_the_lead_who_uploaded_sees_the_job(self):
+        job = started_job(self, self.url, {"files": self.six_files()})
+        run_worker()
+        for user in (self.bob, self.rita, self.oscar):
+            self.client.force_login(user)
+            self.assertEqual(self.client.get(reverse("job_detail", args=[job.pk])).status_code, 404)
+        actions.set_role(self.project, self.bob, "lead", by=self.alice)
+        self.client.force_login(self.bob)  # not even another lead
+        self.assertEqual(self.client.get(reverse("job_detail", args=[job.pk])).status_code, 404)
+        self.assertNotContains(self.client.get(reverse("project_detail", args=[self.project.slug])), f'id="job-{job.pk}"')

@@ -248,3 +248,89 @@ class JobTests(BaseTestCase):
         self.assertEqual(self.client.get(self.url).status_code, 405)
         self.assertEqual(self.client.get(reverse("codebook_export", args=[self.project.slug])).status_code, 405)
         self.assertFalse(Job.objects.exists())
+
+
+class StoppedJobTests(BaseTestCase):
+    """A worker killed mid-job (or a machine restarted) leaves the job "running" with no more progress."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        make_excerpt(cls.transcript, [cls.code], start=40, end=54, by=cls.alice)
+        cls.url = reverse("review_report", args=[cls.project.slug, "csv"])
+
+    def running_job(self, silent_for: timedelta) -> Job:
+        """Bob's report, claimed by a worker that last showed progress `silent_for` ago."""
+        self.client.force_login(self.bob)
+        job = started_job(self, self.url)
+        Job.objects.filter(pk=job.pk).update(
+            status=Job.Status.RUNNING, done=3, total=12, heartbeat_at=timezone.now() - silent_for
+        )
+        job.refresh_from_db()
+        return job
+
+    def status(self, job: Job):
+        return self.client.get(reverse("job_detail", args=[job.pk]), headers={"HX-Request": "true", "HX-Target": f"job-{job.pk}"})
+
+    def test_progress_and_the_claim_are_signs_of_life(self):
+        self.client.force_login(self.bob)
+        job = started_job(self, self.url)
+        self.assertIsNone(job.heartbeat_at)
+        before = timezone.now()
+        run_worker()
+        job.refresh_from_db()
+        self.assertEqual(job.status, Job.Status.DONE)
+        self.assertGreaterEqual(job.heartbeat_at, before)
+
+    def test_a_job_with_recent_progress_is_still_running(self):
+        job = self.running_job(timedelta(minutes=settings.JOB_STALLED_MINUTES - 1))
+        self.assertFalse(job.stalled)
+        response = self.status(job)
+        self.assertContains(response, "Running: 3 of 12")
+        self.assertContains(response, 'hx-trigger="every 1s"')
+        self.assertNotContains(response, "Start it again")
+
+    def test_a_job_silent_too_long_is_shown_as_failed_and_may_be_started_again(self):
+        job = self.running_job(timedelta(minutes=settings.JOB_STALLED_MINUTES, seconds=1))
+        self.assertTrue(job.stalled)
+        response = self.status(job)
+        self.assertContains(response, 'role="alert"')
+        self.assertContains(response, "The work stopped before it was finished")
+        self.assertContains(response, "Start it again")
+        self.assertNotContains(response, "Running")
+        self.assertNotContains(response, "hx-trigger")  # stopped: the page stops polling
+        self.assertContains(self.client.get(reverse("project_detail", args=[self.project.slug])), "The work stopped")
+
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(reverse("job_restart", args=[job.pk]))
+        again = Job.objects.exclude(pk=job.pk).get()
+        self.assertRedirects(response, reverse("job_detail", args=[again.pk]), fetch_redirect_response=False)
+        self.assertEqual(
+            (again.requested_by, again.kind, again.params, again.download_name, again.status),
+            (self.bob, job.kind, job.params, job.download_name, Job.Status.QUEUED),
+        )
+        run_worker()
+        again.refresh_from_db()
+        self.assertEqual(again.status, Job.Status.DONE)
+        download = self.client.get(reverse("job_download", args=[again.pk]))
+        self.assertEqual([row["text"] for row in csv_rows(download.getvalue())], ["The group chat"])
+
+    def test_a_failed_job_may_be_started_again_and_a_finished_one_is_left_alone(self):
+        self.client.force_login(self.bob)
+        job = started_job(self, self.url)
+        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, message="Something went wrong.")
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(reverse("job_restart", args=[job.pk]), headers={"HX-Request": "true"})
+        again = Job.objects.exclude(pk=job.pk).get()
+        self.assertContains(response, f'id="job-{again.pk}"')
+        Job.objects.filter(pk=again.pk).update(status=Job.Status.DONE)
+        response = self.client.post(reverse("job_restart", args=[again.pk]))
+        self.assertRedirects(response, reverse("job_detail", args=[again.pk]), fetch_redirect_response=False)
+        self.assertEqual(Job.objects.count(), 2)
+
+    def test_only_the_member_who_asked_may_start_it_again(self):
+        job = self.running_job(timedelta(hours=1))
+        for user in (self.alice, self.rita, self.oscar):
+            self.client.force_login(user)
+            self.assertEqual(self.client.post(reverse("job_restart", args=[job.pk])).status_code, 404)
+        self.assertEqual(Job.objects.count(), 1)

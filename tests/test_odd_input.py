@@ -70,6 +70,11 @@ def url_name(url: str) -> str | None:
     return match.url_name if match.url_name in ROUTES else None
 
 
+def body_of(response) -> bytes:
+    """The page's bytes, whether sent whole or streamed (the co-occurrence table streams)."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 class ParameterFinder(HTMLParser):
     """Collect, per URL name, the parameter names a page's forms and links send there."""
 
@@ -162,7 +167,7 @@ class OddInputTests(RouteWorld):
             for headers in ({}, {"HX-Request": "true"}):
                 response = self.client.get(page, headers=headers)
                 if response.get("Content-Type", "").startswith("text/html"):
-                    ParameterFinder(page, found).feed(response.content.decode())
+                    ParameterFinder(page, found).feed(body_of(response).decode())
         return found
 
     def send(self, method: str, name: str, params: dict[str, str], failures: list[str]) -> None:

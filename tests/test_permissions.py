@@ -214,6 +214,8 @@ ROUTES: dict[str, Route] = {
     # that everyone else, a lead of the project too, gets 404.
     "job_detail": Route(args=lambda w: [w.own_job().pk], foreign=lambda w: [w.other_job.pk]),
     "job_download": Route(args=lambda w: [w.own_job().pk], foreign=lambda w: [w.other_job.pk]),
+    # Starting one's own job again; a finished one is left as it is.
+    "job_restart": Route(args=lambda w: [w.own_job().pk], foreign=lambda w: [w.other_job.pk], get=None, post="reader"),
     # Teamwork. Members see the member list; leads change it. The role change keeps carl a coder;
     # removing carl comes after it so the lead's removal cannot 404 the role change.
     "member_list": Route(args=_slug, foreign=_other_slug, get="reader", post="lead"),

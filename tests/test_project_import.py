@@ -25,13 +25,13 @@ from django.test import override_settings
 from django.urls import reverse
 from lxml import etree
 
-from tests.base import BaseTestCase, make_project, make_user
+from tests.base import BaseTestCase, make_project, make_user, run_worker, started_job
 from tests.test_qdpx_format import CODE_GUID, NS, USER_GUID, qdpx, sample, xpath_count
 from transcripts import actions, integrity, spans
 from transcripts.actions import project_import
 from transcripts.interop.qdpx.offsets import UTF16, PositionMap
 from transcripts.interop.readers import ImportRefused
-from transcripts.models import AuditEvent, Code, CodeApplication, Excerpt, Membership, Memo, Project, Transcript
+from transcripts.models import AuditEvent, Code, CodeApplication, Excerpt, Job, Membership, Memo, Project, Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_GUID = "5b1e2c3d-0000-4000-8000-0000000000f1"
@@ -41,6 +41,12 @@ SOURCE_MEMBER = "sources/5B1E2C3D-0000-4000-8000-0000000000F1.txt"
 def prepared_from(name: str, data: bytes | None = None) -> actions.PreparedImport:
     data = sample(name) if data is None else data
     return actions.prepare_project_import(actions.read_project_file(name, data), name)
+
+
+def uploads_kept() -> list[str]:
+    """Files waiting in JOBS_DIR, and uploads waiting for their confirmation."""
+    folders = [Path(settings.JOBS_DIR), Path(settings.DATA_DIR) / "project-imports"]
+    return sorted(path.name for folder in folders if folder.is_dir() for path in folder.iterdir())
 
 
 def every_row() -> dict[str, int]:
@@ -398,10 +404,21 @@ class PageTests(BaseTestCase):
         assert every_row() == before
         payload = response.context["payload"]
         form = {"payload": payload, "name": "QC demo", "slug": "qc-demo", "description": "", "user-0": "new"}
-        response = self.client.post(reverse("project_import_confirm"), form)
-        self.assertRedirects(response, reverse("project_detail", args=["qc-demo"]))
+        job = started_job(self, reverse("project_import_confirm"), form)
+        self.assertEqual((job.kind, job.requested_by, job.project, job.status), (Job.Kind.PROJECT_IMPORT, self.alice, None, "queued"))
+        self.assertEqual(uploads_kept(), [job.file_name])  # the upload waits in JOBS_DIR for the worker
+        assert not Project.objects.filter(slug="qc-demo").exists()
+        run_worker()
+        job.refresh_from_db()
         project = Project.objects.get(slug="qc-demo")
+        self.assertEqual((job.status, job.project, job.file_name), (Job.Status.DONE, project, ""))
         assert Excerpt.objects.filter(transcript__project=project).count() == 158
+        assert project.memberships.get(user=self.alice).role == Membership.Role.LEAD
+        self.assertEqual(uploads_kept(), [])
+        page = self.client.get(reverse("job_detail", args=[job.pk]))
+        self.assertContains(page, "Project “QC demo” imported: ")
+        self.assertContains(page, "158 excerpts")
+        self.assertContains(page, reverse("project_detail", args=["qc-demo"]))
         rows = every_row()
         again = self.client.post(reverse("project_import_confirm"), dict(form, slug="qc-demo-again"), follow=True)
         self.assertContains(again, "already imported, or it expired")
@@ -439,6 +456,71 @@ class PageTests(BaseTestCase):
         odd = self.client.post(reverse("project_import_confirm"), {"payload": payload, "name": "Q", "slug": "q", "user-0": str(self.oscar.pk)})
         self.assertContains(odd, "Choose for each user in the file one of the accounts offered.")
         assert every_row() == before
+
+    def confirmed(self, name: str, data: bytes, slug: str) -> Job:
+        response = self.upload(name, data)
+        form = {"payload": response.context["payload"], "name": "Q", "slug": slug, "description": "", "user-0": "new"}
+        return started_job(self, reverse("project_import_confirm"), form)
+
+    def test_an_import_that_fails_in_the_worker_saves_nothing_and_says_why(self):
+        before = every_row()
+        job = self.confirmed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"), "q")
+        with mock.patch.object(project_import, "_import_notes", side_effect=RuntimeError("disk full")), \
+                self.assertLogs("transcripts.jobs", "ERROR"):
+            run_worker()
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.project, job.file_name), (Job.Status.FAILED, None, ""))
+        page = self.client.get(reverse("job_detail", args=[job.pk]))
+        self.assertContains(page, 'role="alert"')
+        self.assertContains(page, "Something went wrong while importing this project, and nothing was imported.")
+        self.assertContains(page, "Upload the project file again")
+        self.assertNotContains(page, "disk full")
+        self.assertNotContains(page, "Start it again")  # the upload is gone: a new one is asked for
+        self.assertEqual(uploads_kept(), [])
+        assert {model: n for model, n in every_row().items() if model not in ("Job", "AuditEvent")} == {
+            model: n for model, n in before.items() if model not in ("Job", "AuditEvent")
+        }
+        assert not Project.objects.filter(slug="q").exists()
+        assert not AuditEvent.objects.filter(verb="project.imported").exists()
+
+    def test_a_short_name_taken_while_the_import_waited_is_said_and_nothing_is_saved(self):
+        job = self.confirmed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"), "q")
+        make_project(self.bob, name="Taken meanwhile", slug="q")
+        before = every_row()
+        run_worker()
+        job.refresh_from_db()
+        self.assertEqual(job.status, Job.Status.FAILED)
+        self.assertContains(self.client.get(reverse("job_detail", args=[job.pk])), "Nothing was imported: another project already uses the short name “q”")
+        assert every_row() == before
+
+    def test_a_file_the_worker_refuses_is_named_in_the_error(self):
+        job = self.confirmed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"), "q")
+        job.path.write_bytes(b"not a zip")  # what the worker reads is what it checks
+        run_worker()
+        job.refresh_from_db()
+        self.assertEqual(job.status, Job.Status.FAILED)
+        self.assertIn("Nothing was imported: “qc-1.3.2_demo.qdpx” is not a zip archive", job.message)
+        assert not Project.objects.filter(slug="q").exists() and uploads_kept() == []
+
+    def test_only_the_person_who_imported_sees_how_it_went(self):
+        job = self.confirmed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"), "q")
+        url = reverse("job_detail", args=[job.pk])
+        for user in (self.bob, self.rita, self.oscar):  # while it waits
+            self.client.force_login(user)
+            self.assertEqual(self.client.get(url).status_code, 404)
+        self.client.force_login(self.alice)
+        self.assertContains(self.client.get(url), "Waiting to start")
+        run_worker()
+        project = Project.objects.get(slug="q")
+        actions.set_role(project, self.bob, Membership.Role.LEAD, by=self.alice)
+        self.client.force_login(self.bob)  # once done, not even another lead of the new project
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.assertNotContains(self.client.get(reverse("project_detail", args=["q"])), url)
+        self.client.force_login(self.oscar)
+        self.assertEqual(self.client.get(url).status_code, 404)
+        self.client.force_login(self.alice)
+        self.assertContains(self.client.get(url), "imported: ")
+        self.assertContains(self.client.get(reverse("project_detail", args=["q"])), url)
 
     def test_only_those_who_may_start_projects_may_import_one(self):
         self.client.force_login(self.bob)

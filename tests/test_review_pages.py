@@ -154,6 +154,26 @@ class ReviewPageTests(TestCase):
         page = self.client.get(url).content.decode()
         assert "<html" in page and 'id="review-filters"' in page
 
+    def test_the_cooccurrence_table_streams_into_the_page_a_row_at_a_time(self):
+        # Held whole, 200 codes' table was copied at each level of the templates: 112 MB a worker.
+        self.client.force_login(self.reader)
+        url = reverse("review_cooccurrence", args=[self.project.slug])
+        result = review.cooccurrence(self.project, review.ReviewFilters(), review.Tree.load(self.project))
+        for headers, whole in (({}, "<html"), ({"HX-Request": "true", "HX-Target": "review-body"}, '<div id="review-body"')):
+            response = self.client.get(url, headers=headers)
+            assert response.streaming
+            pieces = [piece.decode() for piece in response.streaming_content]
+            assert whole in pieces[0] and "<table" not in pieces[0]
+            rows = [piece for piece in pieces if piece.startswith("<tr>")]
+            assert len(rows) == len(result.codes), (len(rows), len(result.codes))
+            page = "".join(pieces)
+            assert page.count("<table") == 1 and page.rstrip().endswith("</html>") == (whole == "<html")
+            for code, cells in result.rows():
+                cell = next(cell for cell in cells if cell["n"] and not cell["same"])
+                link = reverse("review_cooccurrence_detail", args=[self.project.slug, code.pk, cell["other"].pk])
+                assert f'<a href="{link}" title="{escape(code.name)} with {escape(cell["other"].name)}">{cell["n"]}</a>' in page
+                break
+
     def test_the_context_fragment_shows_the_text_around_and_without_htmx_opens_the_transcript(self):
         self.client.force_login(self.reader)
         excerpt = self.codes["Coping"].applications.first().excerpt

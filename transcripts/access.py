@@ -71,12 +71,18 @@ def get_project_for_member(user, slug: str) -> tuple[Project, Membership]:
     return get_for_member(user, Project.objects.all(), project="", slug=slug)
 
 
-def get_job_for_requester(user, job_id: int) -> tuple[Job, Membership]:
-    """Return the job and the user's membership; Http404 unless the user asked for the job, is
-    still a member of its project, and the job has not expired."""
+def get_job_for_requester(user, job_id: int) -> tuple[Job, Membership | None]:
+    """Return the job and the user's membership of its project (None for a project import that has
+    made no project); Http404 unless the user asked for the job, is still a member of its project,
+    and the job has not expired."""
     if not user.is_authenticated:
         raise Http404
-    return get_for_member(user, Job.objects.for_user(user).select_related("project"), pk=job_id)
+    job = get_object_or_404(Job.objects.for_user(user).select_related("project"), pk=job_id)
+    if job.project_id is None:
+        return job, None
+    membership = get_membership(user, job.project_id)
+    membership.project = job.project
+    return job, membership
 
 
 def get_transcript_for_member(user, transcript_id: int, *, defer_text: bool = False) -> tuple[Transcript, Membership]:

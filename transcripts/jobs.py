@@ -1,6 +1,6 @@
 """Background jobs: the task the worker runs, what each kind of job writes, and expiry.
 
-A page starts a job with actions.start_job; the job's row is committed before its task is
+A page starts a job with actions.start_job (imports have their own task, in actions/background_imports.py); the job's row is committed before its task is
 queued, so the worker (`manage.py db_worker`, any number of them, on any machine that shares the
 database and JOBS_DIR) always finds it. The worker writes the file under a temporary name and
 renames it only once it is whole, so a failed job leaves no half-made file; the job then says
@@ -169,11 +169,16 @@ def safe_file_name(name: str) -> str:
 def run_job(job_id: int) -> None:
     """The worker's entry point: clear out expired jobs, then run this one if it is still waiting."""
     remove_expired()
-    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING)
-    if not claimed:
-        return  # expired and removed, or already run
-    job = Job.objects.select_related("project").get(pk=job_id)
-    execute(job)
+    if job := claim(job_id):
+        execute(job)
+
+
+def claim(job_id: int) -> Job | None:
+    """Mark the job running and return it; None when it is not waiting (expired and removed, or already run)."""
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    return Job.objects.select_related("project").get(pk=job_id) if claimed else None
 
 
 def execute(job: Job) -> None:

@@ -94,6 +94,7 @@ urlpatterns = [
     # Background jobs: only the member who started one sees it.
     path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<int:job_id>/download/", views.job_download, name="job_download"),
+    path("jobs/<int:job_id>/restart/", views.restart_job, name="job_restart"),
     path("projects/<slug:slug>/audit/", views.audit_list, name="audit_list"),
     path("projects/<slug:slug>/audit.csv", views.audit_export, name="audit_export"),
 ]

@@ -25,7 +25,11 @@
         if (xhr.status === 200) {
           var holder = document.createElement("template");
           holder.innerHTML = xhr.responseText;
-          Array.prototype.forEach.call(holder.content.querySelectorAll("tr"), function (tr) { rows.appendChild(tr); });
+          Array.prototype.forEach.call(holder.content.querySelectorAll("tr"), function (tr) {
+            rows.appendChild(tr);
+            // A big file goes to the background worker: its row follows the job's progress.
+            if (window.htmx) window.htmx.process(tr);
+          });
         } else {
           rows.appendChild(errorRow(file.name, xhr.status === 403 ? "You may not import into this project." :
             xhr.status === 413 ? "The file is too large." : "The server could not import it (" + xhr.status + ")."));

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.base import make_project, make_user
 from tests.browser.base import BrowserTestCase
+from tests.browser.test_jobs import BackgroundWorker
 from transcripts.models import Attribute, Participant, Transcript
 
 
@@ -54,6 +55,25 @@ class ImportInBrowserTests(BrowserTestCase):
         # The transcript with markup shows it as text, and no script ran.
         page.goto(self.url(reverse("transcript_detail", args=[Transcript.objects.get(title="P02").pk])))
         self.assertIn("<script>alert(1)</script>", page.inner_text("#transcript-text"))
+        self.assertNoConsoleErrors()
+
+    def test_a_big_file_is_imported_by_the_worker_while_its_row_follows_the_job(self):
+        line = "Interviewer: What helps?\nP05: The group, honestly, and walking the dog every morning.\n"
+        (self.folder / "P05.txt").write_text(line * (2 * 1024 * 1024 // len(line) + 1))
+        (self.folder / "P06.txt").write_text(line.replace("P05", "P06"))
+        page = self.new_page(self.alice)
+        page.goto(self.url(reverse("import_transcripts", args=[self.project.slug])))
+        page.set_input_files("#id_files", [str(p) for p in sorted(self.folder.iterdir())])
+        page.click("#import-form button[type=submit]")
+        page.wait_for_function("() => document.getElementById('import-status').textContent.startsWith('Done')")
+        self.assertEqual(page.locator("#import-result-rows tr.import-job").count(), 1)
+        self.assertIn("Imported", page.inner_text("#import-result-rows tr.import-ok"))  # the small one, at once
+        self.assertFalse(Transcript.objects.filter(title="P05").exists())
+        with BackgroundWorker():
+            page.locator("tr.import-job .job-status:has-text('1 of 1 file imported.')").wait_for(timeout=60_000)
+        self.assertIn("P05.txt: imported as “P05” (participant P05).", page.inner_text("tr.import-job"))
+        self.screenshot(page, "import-big-file-job")
+        self.assertEqual(sorted(Transcript.objects.values_list("title", flat=True)), ["P05", "P06"])
         self.assertNoConsoleErrors()
 
     def test_a_participant_sheet_is_previewed_with_editable_types_then_imported(self):

@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from tests.base import make_user
 from tests.browser.base import BrowserTestCase
+from tests.browser.test_jobs import BackgroundWorker
 from transcripts.models import Excerpt, Membership, Project
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "refi-qda" / "qc-1.3.2_demo.qdpx"
@@ -40,9 +41,14 @@ class ImportAProjectTests(BrowserTestCase):
         self.assertEqual(page.locator("#id_slug").input_value(), "qc-project")
         page.select_option("#user-0", label="you (pat)")
         page.click("button:has-text('Import as a new project')")
-        page.wait_for_url("**/projects/qc-project/")
-        self.assertIn("imported: 2 transcripts, 262 codes, 158 excerpts", page.content())
+        page.wait_for_url("**/jobs/*/")  # the worker writes the project while the page follows it
+        self.assertFalse(Project.objects.filter(slug="qc-project").exists())
+        with BackgroundWorker():
+            page.locator(".job-status a:has-text('Open QC project')").wait_for(timeout=60_000)
+        self.assertIn("imported: 2 transcripts, 262 codes, 158 excerpts", page.locator(".job-status").inner_text())
         self.screenshot(page, "project-import-done")
+        page.click(".job-status a:has-text('Open QC project')")
+        page.wait_for_url("**/projects/qc-project/")
         project = Project.objects.get(slug="qc-project")
         self.assertEqual(set(Excerpt.objects.filter(transcript__project=project).values_list("coder__username", flat=True)), {"pat"})
         self.assertEqual(project.memberships.get().role, Membership.Role.LEAD)

@@ -39,7 +39,7 @@ from .codebook import (
 from .counts import forget as forget_review_counts
 from .counts import recount as recount_review_counts
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
-from .jobs import start_job
+from .jobs import restart_job, start_job, start_project_import, start_transcripts_import
 from .members import (
     change_role,
     confirm_second_factor,
@@ -101,7 +101,10 @@ __all__ = [
     "code_state",
     "excerpt_state",
     # jobs
+    "restart_job",
     "start_job",
+    "start_project_import",
+    "start_transcripts_import",
     # codebook
     "MergeResult",
     "PlannedCode",

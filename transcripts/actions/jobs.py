@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import audit
 from ..jobs import enqueue_after_commit, safe_file_name
 from ..models import Job, Project
+from .background_imports import enqueue_import_after_commit
 
 
 @transaction.atomic
@@ -29,4 +30,47 @@ def start_job(project: Project, kind: str, *, by, download_name: str, params: di
         after={"kind": kind, "params": job.params},
     )
     enqueue_after_commit(job)
+    return job
+
+
+def restart_job(job: Job, *, by) -> Job:
+    """A new job asking for what a failed or stopped one asked for; the old one stays until it expires."""
+    return start_job(job.project, job.kind, by=by, download_name=job.download_name, params=job.params)
+
+
+@transaction.atomic
+def start_project_import(upload: str, *, by, source: str, name: str, slug: str, description: str, mapping: dict) -> Job:
+    """Queue the import of a project file already moved into JOBS_DIR as `upload`; the job holds the
+    upload until it ends. `mapping` is file user GUID -> account id; the requester alone sees how it went."""
+    job = Job.objects.create(
+        requested_by=by,
+        kind=Job.Kind.PROJECT_IMPORT,
+        params={"source": source, "name": name, "slug": slug, "description": description, "mapping": mapping},
+        file_name=upload,
+        expires_at=timezone.now() + timedelta(hours=settings.JOB_KEEP_HOURS),
+    )
+    audit.record(
+        "import.started", by=by, obj=job, object_repr=job.get_kind_display(),
+        after={"file": source[:200], "slug": slug},
+    )
+    enqueue_import_after_commit(job)
+    return job
+
+
+@transaction.atomic
+def start_transcripts_import(project: Project, files: list[tuple[str, str]], *, by) -> Job:
+    """Queue the import of transcript files already stored in JOBS_DIR: (uploaded name, stored name)
+    each; the job removes them when it ends."""
+    job = Job.objects.create(
+        project=project,
+        requested_by=by,
+        kind=Job.Kind.TRANSCRIPTS_IMPORT,
+        params={"files": [list(pair) for pair in files]},
+        expires_at=timezone.now() + timedelta(hours=settings.JOB_KEEP_HOURS),
+    )
+    audit.record(
+        "import.started", by=by, project=project, obj=job, object_repr=job.get_kind_display(),
+        after={"files": [name[:200] for name, _ in files]},
+    )
+    enqueue_import_after_commit(job)
     return job

@@ -7,6 +7,7 @@ job expires; the worker then removes both.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -35,6 +36,8 @@ class Job(models.Model):
         REPORT_XLSX = "report.xlsx", "Coded excerpts (.xlsx)"
         CODEBOOK_DOCX = "codebook.docx", "Codebook (.docx)"
         PROJECT_QDPX = "project.qdpx", "Whole project (.qdpx)"
+        PROJECT_IMPORT = "import.project", "Project import"
+        TRANSCRIPTS_IMPORT = "import.transcripts", "Transcript import"
         SUGGESTIONS_ACCURACY = "suggestions.accuracy", "Accuracy of the code suggestions (.csv)"
 
     class Status(models.TextChoices):
@@ -43,19 +46,29 @@ class Job(models.Model):
         DONE = "done", "Ready"
         FAILED = "failed", "Failed"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="jobs", null=True, blank=True,
+        help_text="Empty for a project import until it has made its project.",
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=40, choices=Kind.choices)
     params = models.JSONField(default=dict, blank=True, help_text="What the page asked for (filters, options).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0, help_text="0 while the size of the work is not yet known.")
-    message = models.TextField(blank=True, help_text="What went wrong, in words for the person who asked.")
-    file_name = models.CharField(max_length=200, blank=True, help_text="The result's name inside JOBS_DIR.")
+    message = models.TextField(
+        blank=True, help_text="What went wrong, or what an import brought in, in words for the person who asked."
+    )
+    file_name = models.CharField(
+        max_length=200, blank=True, help_text="The result's name inside JOBS_DIR; for an import, its upload's."
+    )
     download_name = models.CharField(max_length=200, blank=True)
     content_type = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker running the job last showed progress."
+    )
     expires_at = models.DateTimeField()
 
     objects = JobQuerySet.as_manager()
@@ -68,8 +81,44 @@ class Job(models.Model):
         return f"{self.get_kind_display()} for {self.project_id} ({self.status})"
 
     @property
+    def is_import(self) -> bool:
+        return self.kind in (self.Kind.PROJECT_IMPORT, self.Kind.TRANSCRIPTS_IMPORT)
+
+    @property
+    def stalled(self) -> bool:
+        """Running, yet no progress for JOB_STALLED_MINUTES: its worker was stopped (killed, restarted)."""
+        if self.status != self.Status.RUNNING:
+            return False
+        last_sign = self.heartbeat_at or self.created_at
+        return last_sign < timezone.now() - timedelta(minutes=settings.JOB_STALLED_MINUTES)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == self.Status.FAILED or self.stalled
+
+    @property
+    def restartable(self) -> bool:
+        """Failed or stopped, and what it asked for is still at hand (an import's upload is not)."""
+        return self.failed and not self.is_import
+
+    @property
     def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status == self.Status.DONE or self.failed
+
+    @property
+    def failure_message(self) -> str:
+        """What went wrong, in words for the person who asked; "" when nothing did."""
+        if self.stalled and self.is_import:
+            return (
+                "The import stopped before it was finished (the server running it was stopped or restarted), "
+                "and what it had not yet saved was not imported. Upload the files again."
+            )
+        if self.stalled:
+            return (
+                "The work stopped before it was finished (the server running it was stopped or restarted), "
+                "and nothing was kept. Start it again."
+            )
+        return self.message if self.status == self.Status.FAILED else ""
 
     @property
     def percent(self) -> int | None:
@@ -88,7 +137,8 @@ class Job(models.Model):
     def report_progress(self, done: int, total: int | None = None) -> None:
         """Note progress in the database, where every app server's status page reads it."""
         self.done = done
-        fields = ["done"]
+        self.heartbeat_at = timezone.now()
+        fields = ["done", "heartbeat_at"]
         if total is not None:
             self.total = total
             fields.append("total")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -219,8 +220,27 @@ def _overlapping(project: Project, filters: ReviewFilters, code_ids: list[int] |
 @dataclass
 class Cooccurrence:
     codes: list[Code]
-    cells: list[list[dict]]  # row per code; a cell has n, heat, the row's code and the other code
+    counts: dict[tuple[int, int], int]  # (code A, code B) -> pairs; absent when none
     most: int
+
+    def rows(self) -> Iterator[tuple[Code, list[dict]]]:
+        """Each code with its row of cells (n, heat, the row's code, the other code, whether the same),
+        made one row at a time: 200 codes make 40,000 cells, too many to hold at once in a worker."""
+        codes = [(code, code.pk) for code in self.codes]
+        heat = {0: heat_class(0, self.most)}  # one heat class per distinct count
+        for a, a_pk in codes:
+            row = []
+            for b, b_pk in codes:
+                n = self.counts.get((a_pk, b_pk), 0)
+                if n not in heat:
+                    heat[n] = heat_class(n, self.most)
+                row.append({"row": a, "other": b, "n": n, "heat": heat[n], "same": a_pk == b_pk})
+            yield a, row
+
+    @property
+    def cells(self) -> list[list[dict]]:
+        """Every row of cells at once, for a small codebook."""
+        return [row for _, row in self.rows()]
 
 
 def cooccurrence_counts(project: Project, filters: ReviewFilters) -> dict[tuple[int, int], int]:
@@ -261,20 +281,7 @@ def cooccurrence(project: Project, filters: ReviewFilters, tree: Tree) -> Cooccu
     counts = kept_pairs(project) if kept_counts(filters) else None
     if counts is None:
         counts = cooccurrence_counts(project, filters)
-    most = max(counts.values(), default=0)
-    # 200 codes make 40,000 cells: ids read once, one heat class per distinct count.
-    codes = [(code, code.pk) for code in tree.codes]
-    heat = {0: heat_class(0, most)}
-    cells = []
-    for a, a_pk in codes:
-        row = []
-        for b, b_pk in codes:
-            n = counts.get((a_pk, b_pk), 0)
-            if n not in heat:
-                heat[n] = heat_class(n, most)
-            row.append({"row": a, "other": b, "n": n, "heat": heat[n], "same": a_pk == b_pk})
-        cells.append(row)
-    return Cooccurrence(codes=tree.codes, cells=cells, most=most)
+    return Cooccurrence(codes=tree.codes, counts=counts, most=max(counts.values(), default=0))
 
 
 @dataclass

@@ -26,7 +26,7 @@ from .codebook import (
     codebook_page,
 )
 from .deidentify import pseudonym_delete, pseudonym_list, transcript_deidentify
-from .jobs import job_detail, job_download
+from .jobs import job_detail, job_download, restart_job
 from .imports import import_transcripts, transcript_speakers
 from .participants import (
     attribute_label,

@@ -1,3 +1,8 @@
+"""Transcript files brought into a project: many at once, or large ones, in the background."""
+
+import secrets
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +16,11 @@ from ..access import get_project_for_member, get_transcript_for_member, require
 from ..forms import SpeakerRolesForm, TranscriptUploadForm
 from ..http import HtmxHttpRequest
 from ..interop.readers import ACCEPTED_FORMATS
+
+# Past either, an upload is imported by the worker while its page shows progress: a request
+# stays short, and the page's script (one file a request) sends only big files there.
+BACKGROUND_ABOVE_FILES = 5
+BACKGROUND_ABOVE_BYTES = 2 * 1024 * 1024
 
 
 @login_required
@@ -26,12 +36,21 @@ def import_transcripts(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if not files:
             form = TranscriptUploadForm(request.POST, request.FILES)
             form.is_valid()
+        accepted = []
         for upload in files:
             data = _read_capped(upload)
             if data is None:
                 results.append(actions.FileResult(name=upload.name, error=_too_big(upload.name)))
-                continue
-            results.append(actions.import_transcript_file(project, upload.name, data, by=request.user))
+            else:
+                accepted.append((upload.name, data))
+        if len(accepted) > BACKGROUND_ABOVE_FILES or sum(len(data) for _, data in accepted) > BACKGROUND_ABOVE_BYTES:
+            job = actions.start_transcripts_import(project, _keep_for_the_worker(accepted), by=request.user)
+            if not request.htmx:
+                for result in results:
+                    messages.error(request, f"{result.name}: {result.error}")
+                return redirect("job_detail", job.pk)
+            return render(request, "transcripts/import_transcripts.html#import-result-rows", {"results": results, "job": job})
+        results += [actions.import_transcript_file(project, name, data, by=request.user) for name, data in accepted]
     context = {
         "project": project,
         "membership": membership,
@@ -43,6 +62,18 @@ def import_transcripts(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if request.htmx:
         template += "#import-result-rows"
     return render(request, template, context)
+
+
+def _keep_for_the_worker(files: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
+    """Write the uploads into JOBS_DIR under random names: (uploaded name, stored name) each."""
+    folder = Path(settings.JOBS_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for name, data in files:
+        stored = f"import-{secrets.token_hex(12)}"
+        (folder / stored).write_bytes(data)
+        kept.append((name, stored))
+    return kept
 
 
 def _read_capped(upload) -> bytes | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from .. import actions
 from ..access import get_job_for_requester
 from ..http import HtmxHttpRequest
 from ..models import Job
@@ -44,3 +45,13 @@ def job_download(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     except FileNotFoundError:
         raise Http404("This file has been removed.") from None
     return FileResponse(handle, content_type=job.content_type, as_attachment=True, filename=job.download_name)
+
+
+@login_required
+@require_POST
+def restart_job(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
+    """Start a failed or stopped job again with what it asked for; any other job is left as it is."""
+    job, _ = get_job_for_requester(request.user, job_id)
+    if job.restartable:
+        job = actions.restart_job(job, by=request.user)
+    return job_started(request, job)

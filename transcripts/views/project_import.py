@@ -2,8 +2,10 @@
 
 The upload is kept on disk under DATA_DIR between the two steps (a project may be far larger
 than a form field), named by a random token that travels signed in the preview's form. The
-confirm claims the file by renaming it before importing, so a double-submitted or replayed
-confirm finds nothing to import; a new project's unique short name is the second guard.
+confirm checks the choices, claims the file by renaming it, so a double-submitted or replayed
+confirm finds nothing to import, and moves it into JOBS_DIR for a background job that writes the
+project (all of it or nothing) and then removes it; a new project's unique short name is the
+second guard. Only the person who confirmed sees how the import went.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
@@ -32,7 +32,8 @@ from ..access import require
 from ..http import HtmxHttpRequest
 from ..interop.readers import ImportRefused
 from ..models import SiteSettings
-from ..project_forms import SLUG_MAX, ProjectCreateForm, slug_taken_message
+from ..project_forms import SLUG_MAX, ProjectCreateForm
+from .jobs import job_started
 
 TEMPLATE = "transcripts/project_import.html"
 SALT = "peercoding.project-import"
@@ -149,7 +150,7 @@ def _chosen_accounts(request: HtmxHttpRequest, prepared) -> tuple[dict, dict, bo
 @login_required
 @require_POST
 def project_import_confirm(request: HtmxHttpRequest) -> HttpResponse:
-    """Import the previewed file as a new project, once."""
+    """Check the choices, then hand the previewed file to the worker to import as a new project, once."""
     site = SiteSettings.load()
     require(site.may_start_projects(request.user))
     try:
@@ -161,16 +162,13 @@ def project_import_confirm(request: HtmxHttpRequest) -> HttpResponse:
         messages.error(request, "The preview expired or was altered; upload the project file again.")
         return redirect("project_import")
     path = upload_dir() / token
-    claimed = upload_dir() / f"{token}.importing-{secrets.token_hex(4)}"
     try:
-        os.replace(path, claimed)
+        prepared = _prepare(path, filename)
     except FileNotFoundError:
         messages.error(request, "This preview was already imported, or it expired; nothing more was imported.")
         return redirect("project_list")
-    try:
-        prepared = _prepare(claimed, filename)
     except ImportRefused as refusal:
-        claimed.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         messages.error(request, f"Nothing was imported: {refusal.message}")
         return redirect("project_import")
     form = ProjectCreateForm(request.POST)
@@ -179,30 +177,27 @@ def project_import_confirm(request: HtmxHttpRequest) -> HttpResponse:
         form.is_valid()
         form.add_error(None, "Choose for each user in the file one of the accounts offered.")
     if form.is_valid():
+        # Claimed by renaming, so a double-submitted or replayed confirm finds nothing to import;
+        # then handed to the worker, which writes the project in the background and removes it.
+        claimed = upload_dir() / f"{token}.importing-{secrets.token_hex(4)}"
         try:
-            result = actions.import_project(
-                prepared,
-                name=form.cleaned_data["name"],
-                slug=form.cleaned_data["slug"],
-                description=form.cleaned_data["description"],
-                by=request.user,
-                mapping=mapping,
-            )
-        except IntegrityError:
-            form.add_error("slug", slug_taken_message(form.cleaned_data["slug"]))
-        except ValidationError as error:
-            form.add_error(None, f"Nothing was imported: {' '.join(error.messages)}")
-        else:
-            claimed.unlink(missing_ok=True)
-            messages.success(
-                request,
-                f"Project “{result.project.name}” imported: {result.transcripts} transcripts, {result.codes} codes, "
-                f"{result.excerpts} excerpts, {result.memos} memos, {result.participants} participants. You are its lead.",
-            )
-            for note in result.notes:
-                messages.info(request, note)
-            return redirect("project_detail", result.project.slug)
-    # Back to the preview with the errors; the file is put back for the next try.
-    shutil.move(claimed, path)
+            os.replace(path, claimed)
+        except FileNotFoundError:
+            messages.error(request, "This preview was already imported, or it expired; nothing more was imported.")
+            return redirect("project_list")
+        jobs_dir = Path(settings.JOBS_DIR)
+        jobs_dir.mkdir(parents=True, exist_ok=True)
+        upload = f"import-{secrets.token_hex(12)}{Path(filename).suffix[:10]}"
+        shutil.move(claimed, jobs_dir / upload)
+        job = actions.start_project_import(
+            upload,
+            by=request.user,
+            source=filename,
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            description=form.cleaned_data["description"],
+            mapping={guid: account.pk for guid, account in mapping.items()},
+        )
+        return job_started(request, job)
     context = {"site": site, "may_start": True, **_preview_context(request, prepared, token, form, chosen)}
     return render(request, TEMPLATE, context)
