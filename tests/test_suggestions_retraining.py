@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tests.base import BaseTestCase, run_worker
+from tests.base import BaseTestCase, make_code, run_worker
 from tests.suggestion_study import CHAT, WEATHER, build
 from transcripts import actions
 from transcripts.models import Excerpt, SuggestionModel
@@ -123,3 +123,53 @@ class RetrainingTests(BaseTestCase):
         run_worker()
         row = SuggestionModel.objects.get(project=self.project, learner=None)
         assert (row.state, row.version, row.n_excerpts) == (SuggestionModel.State.IDLE, 2, 9)
+
+
+@override_settings(SUGGESTIONS_RETRAIN_MINUTES=5)
+class EveryChangeToWhatIsLearnedRetrains(BaseTestCase):
+    """Not only excerpt writes: merging or deleting a code, settling a consensus and deleting a
+    transcript change the examples a model learns from, so each queues the next fit."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        study = build(cls.project, [cls.alice])
+        cls.chat, (cls.first, cls.second, cls.uncoded) = study["code"], study["transcripts"]
+
+    def setUp(self) -> None:
+        actions.train_suggestions(self.project, None)
+        SuggestionModel.objects.update(trained_at=timezone.now() - datetime.timedelta(minutes=10))
+        assert queued_trainings() == []
+
+    def assert_one_training_queued(self) -> None:
+        [task] = queued_trainings()
+        assert task.args_kwargs["args"] == [self.project.pk, None]
+
+    def test_merging_codes(self):
+        other = make_code(self.project, name="Chat again")
+        with self.captureOnCommitCallbacks(execute=True):
+            actions.merge_codes(other, self.chat, by=self.alice)
+        self.assert_one_training_queued()
+
+    def test_deleting_a_code(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            actions.delete_code(self.chat, by=self.alice, confirmed=True)
+        self.assert_one_training_queued()
+
+    def test_deleting_a_transcript(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            actions.delete_transcript(self.first, by=self.alice, confirmed=True)
+        self.assert_one_training_queued()
+
+    def test_settling_a_consensus(self):
+        original = self.first.excerpts.first()
+        with self.captureOnCommitCallbacks(execute=True):
+            actions.settle_consensus(
+                self.first,
+                originals=[original],
+                versions=[(original.start, original.end, [self.chat])],
+                choice=f"accept:{original.coder_id}",
+                note="Agreed in the team meeting.",
+                by=self.alice,
+            )
+        self.assert_one_training_queued()

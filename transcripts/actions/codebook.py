@@ -19,6 +19,7 @@ from ..spans import without_control_characters
 from ..codebook import EDITABLE, LABELS, Change
 from ..interop.codebook import TEXT_FIELDS, Theme
 from ..models import Code, CodeApplication, Excerpt, Project
+from ..suggestions.tasks import after_coding_changed
 from . import counts
 from .base import ConfirmationRequired, code_state
 
@@ -151,6 +152,7 @@ def merge_codes(source: Code, target: Code, *, by) -> MergeResult:
             raise ValidationError(f"“{target.name}” is a subtheme of “{source.name}”: move it out first, then merge.")
         ancestor = ancestor.parent
     # Every excerpt of the source or its subthemes changes codes or ancestors (actions/counts.py).
+    after_coding_changed(source.project_id)
     with counts.changing(source.project_id, lambda: counts.excerpts_under(source)):
         source_excerpts = set(source.applications.values_list("excerpt_id", flat=True))
         target_excerpts = set(target.applications.values_list("excerpt_id", flat=True))
@@ -198,6 +200,7 @@ def delete_code(code: Code, *, by, confirmed: bool = False) -> None:
             f"“{code.name}” is applied to {n_excerpts} excerpts; deleting it removes it from them.",
             n_excerpts=n_excerpts,
         )
+    after_coding_changed(code.project_id)
     with counts.changing(code.project_id, lambda: counts.excerpts_under(code)):
         audit.record(
             "code.deleted", by=by, project=code.project_id, obj=code, before={**code_state(code), "excerpts": n_excerpts}

@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import audit, spans
 from ..assigning import plan_overlap
 from ..models import Code, CodeApplication, Excerpt, Membership, Project, Transcript, TranscriptAssignment
+from ..suggestions.tasks import after_coding_changed
 from . import counts
 
 
@@ -139,6 +140,7 @@ def settle_consensus(
     for original in originals:
         if original.transcript_id != transcript.pk or original.is_consensus:
             raise ValidationError("Those excerpts are not coders' coding of this transcript.")
+    after_coding_changed(transcript.project_id)
     with counts.changing(transcript.project_id) as changed:
         settled = []
         for start, end, codes in versions:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from .. import audit, spans
 from ..interop.readers import ImportRefused, ParsedTranscript, check_filename, parse_transcript
 from ..models import CodeApplication, Participant, Project, SpeakerTurn, Transcript, TranscriptTextLocked
+from ..suggestions.tasks import after_coding_changed
 from . import counts
 from .base import ConfirmationRequired, StaleEdit
 from .participants import LABEL_IN_NAME, canonical_label, participant_for_label
@@ -92,6 +93,7 @@ def delete_transcript(transcript: Transcript, *, by, confirmed: bool = False) ->
         )
     state = {"title": transcript.title, "content_hash": transcript.content_hash, "excerpts": n_excerpts}
     audit.record("transcript.deleted", by=by, project=transcript.project_id, obj=transcript, before=state)
+    after_coding_changed(transcript.project_id)
     with counts.changing(transcript.project_id, lambda: transcript.excerpts.values_list("pk", flat=True)):
         CodeApplication.objects.filter(excerpt__transcript=transcript).delete()
         transcript.excerpts.all().delete()

@@ -21,7 +21,11 @@ from .training import model_row, train_suggestions
 
 logger = logging.getLogger(__name__)
 
-CODING_VERBS = ("excerpt.created", "excerpt.changed", "excerpt.deleted", "excerpt.undone", "suggestion.rejected")
+# What changes the examples a model learns from (each write also queues the next fit, actions/).
+CODING_VERBS = (
+    "excerpt.created", "excerpt.changed", "excerpt.deleted", "excerpt.undone", "suggestion.rejected",
+    "code.merged", "code.deleted", "consensus.settled", "transcript.deleted",
+)
 WAITING = (SuggestionModel.State.QUEUED, SuggestionModel.State.TRAINING)
 
 
