@@ -9,7 +9,7 @@ from django.urls import reverse
 from tests.base import BaseTestCase, make_user, run_worker
 from tests.suggestion_study import CHAT, WEATHER, build
 from transcripts import actions
-from transcripts.models import AuditEvent, Excerpt, Membership, SuggestionModel, SuggestionRejection
+from transcripts.models import AuditEvent, Excerpt, Membership, Pseudonym, SuggestionModel, SuggestionRejection, Transcript
 from transcripts.suggestions.loading import (
     coded,
     examples_by_transcript,
@@ -216,3 +216,24 @@ class SuggestionSwitchTests(BaseTestCase):
         self.assertContains(response, "Waiting to train")
         row = actions.train_suggestions(self.project, None)
         assert (row.version, row.examples, row.state) == (1, {}, SuggestionModel.State.IDLE)
+
+
+class SuggestionsFollowTheTextTests(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        study = build(cls.project, [cls.alice])
+        cls.uncoded = study["transcripts"][2]
+
+    def test_suggestions_move_with_an_uncoded_transcript_de_identified_after_they_were_shown(self):
+        actions.train_suggestions(self.project, None)
+        membership = Membership.objects.select_related("project").get(project=self.project, user=self.bob)
+        assert suggestions_for(self.uncoded, membership, model_for(membership))
+        Pseudonym.objects.create(project=self.project, original="peers", replacement="[people doing the same work]")
+        transcript = Transcript.objects.get(pk=self.uncoded.pk)
+        assert actions.deidentify_transcript(transcript, by=self.alice, expected_hash=transcript.content_hash)
+        transcript.refresh_from_db()
+        units = {(unit.start, unit.end) for unit in units_by_transcript([transcript.pk])[transcript.pk]}
+        found = suggestions_for(transcript, membership, model_for(membership))
+        assert found
+        assert {(s.start, s.end) for s in found} <= units

@@ -130,14 +130,15 @@ def fitted(row: SuggestionModel) -> Suggester | None:
     return model
 
 
-# Predictions per (model row, version, transcript): the panel is drawn again after every answer.
+# Predictions per (model row, version, transcript, text): the panel is drawn again after every answer.
 PREDICTED: dict[tuple, tuple[list[Unit], dict]] = {}
 MOST_PREDICTIONS_KEPT = 500
 
 
 def predicted(row: SuggestionModel, model: Suggester, transcript: Transcript) -> tuple[list[Unit], dict]:
-    """The transcript's units and the model's probabilities for them, computed once per model version."""
-    key = (row.pk, row.version, row.trained_at, transcript.pk)
+    """The transcript's units and the model's probabilities for them, computed once per model version
+    and text (an uncoded transcript's text can still change: de-identification moves its units)."""
+    key = (row.pk, row.version, row.trained_at, transcript.pk, transcript.content_hash)
     if key not in PREDICTED:
         if len(PREDICTED) >= MOST_PREDICTIONS_KEPT:
             PREDICTED.clear()
