@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 from django.urls import reverse
 
 from tests.base import BaseTestCase, make_user, run_worker
 from tests.suggestion_study import CHAT, WEATHER, build
 from transcripts import actions
-from transcripts.models import AuditEvent, Excerpt, Membership, Pseudonym, SuggestionModel, SuggestionRejection, Transcript
+from transcripts.models import (
+    AuditEvent,
+    Excerpt,
+    Membership,
+    Pseudonym,
+    SuggestionModel,
+    SuggestionPrediction,
+    SuggestionRejection,
+    Transcript,
+)
 from transcripts.suggestions.loading import (
     coded,
     examples_by_transcript,
@@ -237,3 +247,28 @@ class SuggestionsFollowTheTextTests(BaseTestCase):
         found = suggestions_for(transcript, membership, model_for(membership))
         assert found
         assert {(s.start, s.end) for s in found} <= units
+
+
+class StoredPredictionsTests(BaseTestCase):
+    """A fit stores each transcript's suggested units, so the coding page reads rows and never loads the model."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        study = build(cls.project, [cls.alice])
+        cls.uncoded = study["transcripts"][2]
+
+    def test_the_panel_reads_the_predictions_the_fit_stored_without_loading_the_model(self):
+        from transcripts.suggestions import loading
+
+        actions.train_suggestions(self.project, None)
+        membership = Membership.objects.select_related("project").get(project=self.project, user=self.bob)
+        loading.FITTED.clear()
+        loading.PREDICTED.clear()
+        with mock.patch.object(loading, "fitted", side_effect=AssertionError("the model was loaded")):
+            stored = suggestions_for(self.uncoded, membership, model_for(membership))
+        SuggestionPrediction.objects.all().delete()
+        computed = suggestions_for(self.uncoded, membership, model_for(membership))  # computed here, with the model
+        assert stored
+        assert [(s.start, s.end, s.code) for s in stored] == [(s.start, s.end, s.code) for s in computed]
+        assert [round(s.probability, 3) for s in stored] == [round(s.probability, 3) for s in computed]

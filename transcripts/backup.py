@@ -83,11 +83,12 @@ PROJECT_PATHS = {
     "codetally": "project",
     "themetotal": "project",
     "suggestionmodel": "project",
+    "suggestionprediction": "model__project",
 }
 # Rows an archive leaves out: a background job is a file waiting a day for its download, and the
 # file itself is not archived; a restored job would offer a download that is not there.
 # A fitted suggestion model is rebuilt from the coding by the worker, never restored.
-NOT_ARCHIVED = {"job", "suggestionmodel"}
+NOT_ARCHIVED = {"job", "suggestionmodel", "suggestionprediction"}
 COUNTED_AGAIN = {"countsready", "codetally", "themetotal"}
 
 

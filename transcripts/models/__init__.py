@@ -3,7 +3,7 @@ from .coding import Code, CodeApplication, Excerpt, Memo
 from .counts import CodeTally, CountsReady, ThemeTotal
 from .jobs import Job
 from .projects import Attribute, AttributeValue, Membership, Participant, Project, Pseudonym, SiteSettings
-from .suggestions import SuggestionModel, SuggestionRejection
+from .suggestions import SuggestionModel, SuggestionPrediction, SuggestionRejection
 from .teamwork import TranscriptAssignment
 from .transcripts import SpeakerTurn, Transcript, TranscriptTextLocked
 from .visibility import visible_excerpts_q
@@ -26,6 +26,7 @@ __all__ = [
     "SiteSettings",
     "SpeakerTurn",
     "SuggestionModel",
+    "SuggestionPrediction",
     "SuggestionRejection",
     "Transcript",
     "TranscriptTextLocked",

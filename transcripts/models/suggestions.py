@@ -71,3 +71,24 @@ class SuggestionRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code_id} rejected on {self.transcript_id} [{self.start}:{self.end}]"
+
+
+class SuggestionPrediction(models.Model):
+    """What a fit suggests in one transcript, stored by the worker so that the coding page reads a
+    row instead of loading the model: the units at or above the threshold, as [start, end, code,
+    probability]. Valid for the model's `version` and the transcript's text as it was
+    (`content_hash`); otherwise the page computes them itself. Rebuilt, never backed up."""
+
+    model = models.ForeignKey(SuggestionModel, on_delete=models.CASCADE, related_name="predictions")
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    found = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "transcript"], name="suggestion_prediction_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Suggestions of model {self.model_id} v{self.version} in {self.transcript_id}"

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 
 from .. import spans
-from ..models import Code, Excerpt, Membership, Project, SpeakerTurn, SuggestionModel, SuggestionRejection, Transcript
+from ..models import (
+    Code,
+    Excerpt,
+    Membership,
+    Project,
+    SpeakerTurn,
+    SuggestionModel,
+    SuggestionPrediction,
+    SuggestionRejection,
+    Transcript,
+)
 from .learning import LOWEST_PRECISION, THRESHOLD, from_bytes, most_similar
 from .units import Coded, Example, Turn, Unit, coverage, label, units_of
 
@@ -168,10 +178,11 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
     there, archived codes, codes with too few examples (the model never learned them), and codes
     measured as right too rarely (`reliable`).
     """
-    model = fitted(row) if row is not None and row.version else None
-    if model is None:
+    if row is None or not row.version:
         return []
-    units, probabilities = predicted(row, model, transcript)
+    candidates = stored_candidates(row, transcript)
+    if candidates is None:
+        candidates = computed_candidates(row, transcript)
     live = set(Code.objects.filter(project_id=transcript.project_id, archived=False).values_list("pk", flat=True))
     seen: dict[int, list[tuple[int, int]]] = {}
     for start, end, code in Excerpt.objects.visible_to(membership).filter(transcript=transcript).values_list(
@@ -183,16 +194,42 @@ def suggestions_for(transcript: Transcript, membership: Membership, row: Suggest
             "start", "end", "code_id"
         )
     )
+    merged = {code: spans.merge(found) for code, found in seen.items()}
     found = []
-    for code, column in probabilities.items():
-        if code not in live or not reliable(row, code):
+    for start, end, code, probability in candidates:
+        if code not in live or not reliable(row, code) or (start, end, code) in refused:
             continue
-        merged = spans.merge(seen.get(code, []))
-        for unit, probability in zip(units, column):
-            if probability < THRESHOLD or (unit.start, unit.end, code) in refused or coverage(unit, merged) > 0:
-                continue
-            found.append(Suggestion(unit.start, unit.end, code, float(probability), row.precision.get(str(code))))
+        if coverage(Unit(transcript.pk, start, end, ""), merged.get(code, [])) > 0:
+            continue
+        found.append(Suggestion(start, end, code, probability, row.precision.get(str(code))))
     return sorted(found, key=lambda s: (s.start, -s.probability))
+
+
+def stored_candidates(row: SuggestionModel, transcript: Transcript) -> list[tuple[int, int, int, float]] | None:
+    """What the fit stored for this transcript (training.predict_every_transcript), or None when it
+    stored nothing for this version of the model and of the text."""
+    stored = (
+        SuggestionPrediction.objects.filter(
+            model_id=row.pk, transcript_id=transcript.pk, version=row.version, content_hash=transcript.content_hash
+        )
+        .values_list("found", flat=True)
+        .first()
+    )
+    return None if stored is None else [(start, end, code, probability) for start, end, code, probability in stored]
+
+
+def computed_candidates(row: SuggestionModel, transcript: Transcript) -> list[tuple[int, int, int, float]]:
+    """The same, computed here with the model (a transcript newer than the fit, or a text changed since)."""
+    model = fitted(row)
+    if model is None:
+        return []
+    units, probabilities = predicted(row, model, transcript)
+    return [
+        (unit.start, unit.end, code, float(probability))
+        for code, column in probabilities.items()
+        for unit, probability in zip(units, column)
+        if probability >= THRESHOLD
+    ]
 
 
 # Find-similar compares the excerpt with at most this many uncoded units a request, read from

@@ -9,16 +9,18 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import Excerpt, Project, SuggestionModel
+from ..models import Excerpt, Project, SuggestionModel, SuggestionPrediction, Transcript
 from .evaluation import Evaluation, evaluate
-from .learning import Progress, examples_per_code, fit, no_progress
-from .loading import coding_to_learn, examples_by_transcript, rejections
+from .learning import THRESHOLD, Progress, examples_per_code, fit, no_progress
+from .loading import coding_to_learn, examples_by_transcript, rejections, units_by_transcript
 
 # Leave-one-out over a thousand transcripts would fit a thousand models: past this many, the
 # measurement that comes with every fit leaves transcripts out in this many groups, and the one a
 # lead asks for in MOST_MEASURED_FOLDS (evaluate_suggestions always goes one by one).
 MOST_FOLDS = 5
 MOST_MEASURED_FOLDS = 20
+# Transcripts read at a time when a fit's suggestions are stored: memory stays that of a few.
+PREDICTED_PER_READ = 20
 
 
 def model_row(project: Project, learner_id: int | None) -> SuggestionModel:
@@ -54,7 +56,8 @@ def train_suggestions(project: Project, learner_id: int | None, progress: Progre
     if len(by_transcript) >= 2:
         evaluation = evaluate(by_transcript, progress=report(0, 80), most_folds=MOST_FOLDS)
         precision = {str(code): evaluation.per_code[code].precision for code in evaluation.suggested}
-    model = fit(examples, progress=report(80, 20))
+    model = fit(examples, progress=report(80, 10))
+    predictions = predict_every_transcript(project, model, progress=report(90, 10))
     row.data = model.to_bytes()
     row.version += 1
     row.trained_at = timezone.now()
@@ -62,10 +65,40 @@ def train_suggestions(project: Project, learner_id: int | None, progress: Progre
     row.precision = {code: precision.get(code) for code in map(str, model.classifiers)}
     row.examples = {str(code): n for code, n in examples_per_code(examples).items()}
     row.state, row.progress, row.message = SuggestionModel.State.IDLE, 100, ""
-    row.save(
-        update_fields=["data", "version", "trained_at", "n_excerpts", "precision", "examples", "state", "progress", "message"]
-    )
+    with transaction.atomic():
+        row.save(
+            update_fields=["data", "version", "trained_at", "n_excerpts", "precision", "examples", "state", "progress", "message"]
+        )
+        SuggestionPrediction.objects.filter(model=row).delete()
+        SuggestionPrediction.objects.bulk_create(
+            (
+                SuggestionPrediction(model=row, transcript_id=pk, version=row.version, content_hash=digest, found=found)
+                for pk, digest, found in predictions
+            ),
+            batch_size=500,
+        )
     return row
+
+
+def predict_every_transcript(project: Project, model, progress: Progress = no_progress) -> list[tuple[int, str, list]]:
+    """(transcript id, its text's hash, [[start, end, code, probability], ...] at or above the
+    threshold) for every transcript of the project, read PREDICTED_PER_READ at a time."""
+    transcripts = list(Transcript.objects.filter(project=project).order_by("pk").values_list("pk", "content_hash"))
+    predictions = []
+    for first in range(0, len(transcripts), PREDICTED_PER_READ):
+        batch = transcripts[first : first + PREDICTED_PER_READ]
+        units_of = units_by_transcript(pk for pk, _ in batch)
+        units = [unit for pk, _ in batch for unit in units_of.get(pk, [])]
+        # One call for the batch: each classifier's fixed cost is paid once, not once a transcript.
+        probabilities = model.probabilities([unit.text for unit in units])
+        found: dict[int, list] = {pk: [] for pk, _ in batch}
+        for code, column in probabilities.items():
+            for unit, probability in zip(units, column):
+                if probability >= THRESHOLD:
+                    found[unit.transcript].append([unit.start, unit.end, code, round(float(probability), 4)])
+        predictions.extend((pk, digest, found[pk]) for pk, digest in batch)
+        progress(min(first + PREDICTED_PER_READ, len(transcripts)), len(transcripts), "Finding what to suggest")
+    return predictions
 
 
 def measure_accuracy(project: Project, progress: Progress = no_progress) -> Evaluation | None:
