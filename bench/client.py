@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -50,3 +51,15 @@ class Client:
         status, body = self.post("/login/", {"username": username, "password": password})
         if status >= 400 or not any(cookie.name == "sessionid" for cookie in self.jar):
             raise SystemExit(f"benchmark login failed ({status})")
+
+
+def timed(fn, repeat: int) -> list[float]:
+    """Milliseconds each of `repeat` calls of fn (which returns (status, body)) took; stops on an error status."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        status, _ = fn()
+        samples.append((time.perf_counter() - start) * 1000)
+        if status >= 400:
+            raise SystemExit(f"request failed with {status}")
+    return samples

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/ alone is on the path, not the package
 
 from bench import load, two_servers  # noqa: E402
-from bench.client import Client  # noqa: E402
+from bench.client import Client, timed  # noqa: E402
 from bench.server import gunicorn  # noqa: E402
 
 PYTHON = sys.executable
@@ -96,17 +96,6 @@ def import_docx(client) -> float:
             if b"Imported" not in response.read():
                 raise SystemExit(f"import of {name} failed")
     return (time.perf_counter() - start) * 1000
-
-
-def timed(fn, repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        status, _ = fn()
-        samples.append((time.perf_counter() - start) * 1000)
-        if status >= 400:
-            raise SystemExit(f"request failed with {status}")
-    return samples
 
 
 def peak_memory_mb(pids: list[int]) -> float:

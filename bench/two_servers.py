@@ -16,9 +16,8 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
 
-from bench.client import Client
+from bench.client import Client, timed
 from bench.server import gunicorn
 
 # static/js/coding.js asks for the transcript's state this often.
@@ -42,17 +41,6 @@ def seen_after(coder: Client, colleague: Client, transcript: int, code: int, sta
         if time.perf_counter() - answered > 30:
             raise SystemExit("server two did not see the coding within 30 s")
     return (answered - sent) * 1000, (time.perf_counter() - answered) * 1000
-
-
-def timed(fn: Callable, repeat: int) -> list[float]:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        status, _ = fn()
-        samples.append((time.perf_counter() - start) * 1000)
-        if status >= 400:
-            raise SystemExit(f"request failed with {status}")
-    return samples
 
 
 def run(env: dict, repeat: int) -> list[tuple[str, list[float]]]:

@@ -46,6 +46,18 @@ class JobRefused(Exception):
     """The job cannot run, for a reason its requester is told as it stands."""
 
 
+def failed(job: Job, error: Exception, otherwise: str, *, message: str | None = None, notes=(), **fields) -> None:
+    """Mark the job failed: with `message` when the caller worded the error, a JobRefused's own
+    words, or else `otherwise` after logging the error for the administrator; `notes` follow it."""
+    if message is None and isinstance(error, JobRefused):
+        message = str(error)
+    elif message is None:
+        logger.exception("Job %s (%s) failed", job.pk, job.kind)
+        message = otherwise
+    message = "\n".join([message, *notes])
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, message=message, finished_at=timezone.now(), **fields)
+
+
 class Progress:
     """Called with the number of rows done; notes it on the job at most twice a second, and at the end."""
 
@@ -193,15 +205,11 @@ def execute(job: Job) -> None:
         os.replace(partial, folder / name)
     except Exception as error:
         partial.unlink(missing_ok=True)
-        if isinstance(error, JobRefused):
-            message = str(error)
-        else:
-            logger.exception("Job %s (%s) failed", job.pk, job.kind)
-            message = (
-                "Something went wrong while writing this file, and nothing was kept. "
-                "Please try again; if it fails again, tell your administrator."
-            )
-        Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, message=message, finished_at=timezone.now())
+        failed(
+            job, error,
+            "Something went wrong while writing this file, and nothing was kept. "
+            "Please try again; if it fails again, tell your administrator.",
+        )
         return
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.DONE, file_name=name, content_type=content_type, finished_at=timezone.now()

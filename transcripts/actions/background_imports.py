@@ -9,7 +9,6 @@ that transcripts.jobs must not import (this package imports it).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -20,13 +19,11 @@ from django.utils import timezone
 from django_tasks import task
 
 from ..interop.readers import ImportRefused
-from ..jobs import JobRefused, Progress, claim, member_of, remove_expired
+from ..jobs import JobRefused, Progress, claim, failed, member_of, remove_expired
 from ..models import Job, SiteSettings
 from .project_import import import_project
 from .project_preview import prepare_project_import, read_project_file
 from .transcripts import import_transcript_file
-
-logger = logging.getLogger("transcripts.jobs")  # one log for every background job
 
 
 @task()
@@ -67,9 +64,8 @@ def import_project_file(job: Job) -> None:
             by=job.requested_by, mapping={guid: accounts[pk] for guid, pk in params["mapping"].items()},
         )
     except Exception as error:
-        if isinstance(error, JobRefused):
-            message = str(error)
-        elif isinstance(error, ImportRefused):
+        message = None
+        if isinstance(error, ImportRefused):
             message = f"Nothing was imported: {error.message}"
         elif isinstance(error, IntegrityError):
             message = (
@@ -78,14 +74,11 @@ def import_project_file(job: Job) -> None:
             )
         elif isinstance(error, ValidationError):
             message = f"Nothing was imported: {' '.join(error.messages)}"
-        else:
-            logger.exception("Job %s (%s) failed", job.pk, job.kind)
-            message = (
-                "Something went wrong while importing this project, and nothing was imported. "
-                "Please upload the project file again; if it fails again, tell your administrator."
-            )
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, message=message, file_name="", finished_at=timezone.now()
+        failed(
+            job, error,
+            "Something went wrong while importing this project, and nothing was imported. "
+            "Please upload the project file again; if it fails again, tell your administrator.",
+            message=message, file_name="",
         )
         return
     finally:
@@ -123,16 +116,11 @@ def import_transcript_files(job: Job) -> None:
                 lines.append(f"{result.name}: refused: {result.error}")
             progress(done)
     except Exception as error:
-        if isinstance(error, JobRefused):
-            message = str(error)
-        else:
-            logger.exception("Job %s (%s) failed", job.pk, job.kind)
-            message = (
-                "Something went wrong while importing, and the file it was reading was not imported. "
-                "Please upload the files not listed below again; if it fails again, tell your administrator."
-            )
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED, message="\n".join([message, *lines]), finished_at=timezone.now()
+        failed(
+            job, error,
+            "Something went wrong while importing, and the file it was reading was not imported. "
+            "Please upload the files not listed below again; if it fails again, tell your administrator.",
+            notes=lines,
         )
         return
     finally:
