@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from unittest import mock
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.base import BaseTestCase, make_user, run_worker
-from tests.suggestion_study import CHAT, WEATHER, build
+from tests.base import BaseTestCase, make_transcript, make_user, run_worker
+from tests.suggestion_study import CHAT, WEATHER, build, code_chat, interview_text
+from transcripts.interop.readers.speakers import detect_turns
 from transcripts import actions
 from transcripts.models import (
     AuditEvent,
@@ -272,3 +275,34 @@ class StoredPredictionsTests(BaseTestCase):
         assert stored
         assert [(s.start, s.end, s.code) for s in stored] == [(s.start, s.end, s.code) for s in computed]
         assert [round(s.probability, 3) for s in stored] == [round(s.probability, 3) for s in computed]
+
+
+class SuggestionsPanelQueriesTests(BaseTestCase):
+    """The suggestions panel reads the fit's stored predictions: as many queries for a bigger project."""
+
+    def panel_queries(self, transcript) -> int:
+        self.client.force_login(self.bob)
+        url = reverse("transcript_suggestions", args=[transcript.pk])
+        self.client.get(url, headers={"HX-Request": "true"})  # session and caches warm
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(url, headers={"HX-Request": "true"})
+        self.assertContains(response, "Peer support chat")
+        return len(queries)
+
+    def test_the_panel_costs_the_same_queries_whatever_the_project_size(self):
+        study = build(self.project, [self.alice])
+        code, uncoded = study["code"], study["transcripts"][2]
+        actions.train_suggestions(self.project, None)
+        small = self.panel_queries(uncoded)
+        for number in range(4, 10):
+            text = interview_text(number)
+            transcript = make_transcript(
+                self.project,
+                title=f"Later interview {number}",
+                text=text,
+                turns=detect_turns(text),
+                speaker_roles={"Interviewer": "interviewer", f"P{number:02d}": "participant"},
+            )
+            code_chat(transcript, code, self.alice)
+        actions.train_suggestions(self.project, None)
+        assert self.panel_queries(uncoded) == small
