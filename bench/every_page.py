@@ -108,8 +108,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--limit-ms", type=float, default=2000)
     parser.add_argument("--list", action="store_true", help="print the paths and stop")
+    parser.add_argument("--only", default="", help="the pages whose label holds this text")
     args = parser.parse_args()
-    pages = study_paths()
+    pages = [(label, path) for label, path in study_paths() if args.only in label]
     if args.list:
         print("\n".join(path for _, path in pages))
         return
@@ -129,10 +130,14 @@ def main() -> None:
                     status, _ = client.get(path)
                 except urllib.error.HTTPError as error:
                     status = error.code
+                except TimeoutError:
+                    status = 504  # the client gives up after 60 s; the worker's timeout is longer
                 samples.append((time.perf_counter() - start) * 1000)
             slowest = max(samples)
             mark = "over" if slowest > args.limit_ms else ""
-            if status >= 400:
+            if status == 504:
+                mark = "over: no answer within 60 s"
+            elif status >= 400:
                 mark = f"status {status}"
             if slowest > args.limit_ms:
                 over.append(label)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from tests.base import BaseTestCase, make_code, make_participant, make_project, make_transcript, make_user
-from transcripts import actions, review
+from transcripts import actions, codebook, review
 from transcripts.actions import counts
 from transcripts.models import (
     Code,
@@ -150,7 +150,12 @@ class KeptCountsTests(HypothesisTestCase):
         matrix = review.participant_matrix(self.project, filters, tree, options, per_page=2)
         cells = [(code.pk, [cell["n"] for cell in row]) for code, row in matrix.rows]
         pairs = [[cell["n"] for cell in row] for row in review.cooccurrence(self.project, filters, tree).cells]
-        return summary, cells, [column.key for column in matrix.columns], matrix.n_columns, pairs
+        lead = Membership.objects.select_related("project").get(project=self.project, user=self.alice)
+        tree_counts = [
+            (code.pk, code.depth, code.n_excerpts, code.n_transcripts, code.n_participants)
+            for code in codebook.load_tree(self.project, lead)
+        ]
+        return summary, cells, [column.key for column in matrix.columns], matrix.n_columns, pairs, tree_counts
 
     def totals(self) -> dict:
         return {
@@ -215,6 +220,10 @@ class KeptCountsTests(HypothesisTestCase):
         assert rows[code.pk].own.excerpts == 1
         rows = {row.code.pk: row for row in review.theme_summary(self.project, review.ReviewFilters(), tree)}
         assert rows[code.pk].own.excerpts == 99  # the unfiltered lead's view reads the kept figure
+        # The codebook's counts alike: the lead's read the kept figure, a blind coder's the coding.
+        lead = Membership.objects.select_related("project").get(project=self.project, user=self.alice)
+        assert {c.pk: c.n_excerpts for c in codebook.load_tree(self.project, lead)}[code.pk] == 99
+        assert {c.pk: c.n_excerpts for c in codebook.load_tree(self.project, bob)}[code.pk] == 1
 
 
 

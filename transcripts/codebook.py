@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .interop.codebook import TEXT_FIELDS, CodebookDocument, Quote, Theme, walk  # noqa: F401 (walk: re-exported)
 from .models import AuditEvent, Code, CodeApplication, Project, visible_excerpts_q
+from .review.summary import kept_totals
 
 EDITABLE = ("name", "color", *TEXT_FIELDS)
 LABELS = {
@@ -38,12 +39,25 @@ HISTORY_FILTER = Q(verb__startswith="code.") | Q(verb__startswith="exemplar.") |
 
 
 def load_tree(project: Project, membership=None) -> list[Code]:
-    """Every code in tree order with `.depth` and its three counts: one query.
+    """Every code in tree order with `.depth` and its three counts: two queries.
 
-    With a membership, counts cover only the coding that member may see (blind coding).
+    With a membership, counts cover only the coding that member may see (blind coding). When
+    nothing is hidden from the member, the counts are those kept as coding changes (models/
+    counts.py), which the theme summary reads too; otherwise, or when the project's counts are
+    not kept, they are counted from the coding (at institution scale, seconds).
     """
     visible = visible_excerpts_q(membership, "applications__excerpt__") if membership else None
-    return project.codes.with_counts(visible).in_tree_order()
+    kept = kept_totals(project) if visible is None else None
+    if kept is None:
+        return project.codes.with_counts(visible).in_tree_order()
+    own = kept[0]
+    codes = project.codes.in_tree_order()
+    for code in codes:
+        figures = own.get((code.pk,), {})
+        code.n_excerpts = figures.get("excerpts", 0)
+        code.n_transcripts = figures.get("transcripts", 0)
+        code.n_participants = figures.get("participants", 0)
+    return codes
 
 
 def excerpts_lost_with(code: Code) -> int:
