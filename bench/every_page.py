@@ -27,37 +27,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peercoding.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db.models import Count  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
 from bench.client import Client  # noqa: E402
 from bench.run import children, peak_memory_mb  # noqa: E402
 from bench.server import gunicorn  # noqa: E402
+from transcripts.models import (  # noqa: E402
+    Attribute,
+    AttributeValue,
+    CodeApplication,
+    Excerpt,
+    Membership,
+    Project,
+    Transcript,
+)
 
 SLUG = "bench"
 PASSWORD = "bench-password-not-secret"
 
 
-def study_paths() -> list[str]:
-    """The pages to ask for, with ids read from the study in the database."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peercoding.settings")
-    import django
-
-    django.setup()
-    from django.db.models import Count
-    from django.urls import reverse
-
-    from transcripts.models import Attribute, AttributeValue, CodeApplication, Excerpt, Membership, Project, Transcript
-
-    project = Project.objects.get(slug=SLUG)
-    transcripts = list(project.transcripts.order_by("pk").values_list("pk", flat=True)[:10])
-    transcript = Transcript.objects.get(pk=transcripts[0])
-    busiest = (
-        CodeApplication.objects.filter(code__project=project).values("code_id").annotate(n=Count("pk")).order_by("-n")
-    )
-    code, other_code = [row["code_id"] for row in busiest[:2]]
-    excerpt = Excerpt.objects.filter(transcript=transcript).order_by("pk").first()
-    application = CodeApplication.objects.filter(code_id=code).order_by("pk").first()
-    coder = Membership.objects.filter(project=project, role=Membership.Role.CODER).order_by("pk").first()
-    participants = list(project.participants.order_by("pk").values_list("pk", flat=True)[:10])
-
+def _filters(project, transcripts: list[int], participants: list[int], coder) -> dict[str, str]:
+    """A query string for each kind of filter the review pages offer."""
     filters = {
         "unfiltered": "",
         "one coder": f"coder={coder.user_id}",
@@ -75,6 +72,24 @@ def study_paths() -> list[str]:
         elif value is not None:
             filters["an attribute's value"] = f"a{attribute.pk}={value}"
 
+    return filters
+
+
+def study_paths() -> list[str]:
+    """The pages to ask for, with ids read from the study in the database."""
+    project = Project.objects.get(slug=SLUG)
+    transcripts = list(project.transcripts.order_by("pk").values_list("pk", flat=True)[:10])
+    transcript = Transcript.objects.get(pk=transcripts[0])
+    busiest = (
+        CodeApplication.objects.filter(code__project=project).values("code_id").annotate(n=Count("pk")).order_by("-n")
+    )
+    code, other_code = [row["code_id"] for row in busiest[:2]]
+    excerpt = Excerpt.objects.filter(transcript=transcript).order_by("pk").first()
+    application = CodeApplication.objects.filter(code_id=code).order_by("pk").first()
+    coder = Membership.objects.filter(project=project, role=Membership.Role.CODER).order_by("pk").first()
+    participants = list(project.participants.order_by("pk").values_list("pk", flat=True)[:10])
+
+    filters = _filters(project, transcripts, participants, coder)
     pages = {
         name: reverse(name, args=[SLUG])
         for name in (

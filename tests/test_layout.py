@@ -158,7 +158,7 @@ LAYERS = [
     ("entry points", ["views", "templatetags", "management", "urls", "admin", "apps", "middleware", "http",
                       "forms", "codebook_forms", "project_forms", "export_forms"]),
     ("reads and writes", ["actions", "review", "coding_page", "codebook", "agreement.loading", "access", "audit",
-                          "backup", "integrity", "db_triggers", "project_export", "jobs", "suggestions.loading",
+                          "backup", "integrity", "db_triggers", "planner", "project_export", "jobs", "suggestions.loading",
                           "suggestions.tasks", "suggestions.training"]),
     ("models", ["models"]),
     ("pure", ["spans", "colours", "assigning", "agreement", "interop", "suggestions"]),
@@ -170,6 +170,7 @@ IMPORTS_INSIDE_FUNCTIONS = {
     ("transcripts.apps", "transcripts.db_triggers"),
     ("transcripts.apps", "transcripts.middleware"),
     ("transcripts.apps", "transcripts.actions.counts"),
+    ("transcripts.apps", "transcripts.planner"),
     # numpy and scikit-learn load only where a suggestion model is fitted, read or asked.
     ("transcripts.suggestions.learning", "transcripts.suggestions.model"),
     # coding.py and transcripts.py import projects.py for Project.
