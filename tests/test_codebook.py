@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from unittest import mock
 
 from django.urls import reverse
 from django.utils import timezone
@@ -316,6 +317,31 @@ class ExemplarTests(CodebookTestCase):
         self.assertRedirects(self.client.post(url, {"application": application.pk, "exemplar": "0"}), detail)
         application.refresh_from_db()
         assert not application.is_exemplar
+
+    def test_a_busy_codes_excerpts_come_a_page_at_a_time_exemplars_first(self):
+        texts = [make_transcript(self.project, title=f"Extra {n:02}", text="We look after each other here. " * 3) for n in range(5)]
+        made = [make_excerpt(text, [self.community], start=0, end=30, by=self.bob) for text in texts]
+        marked = self.community.applications.get(excerpt=made[-1])
+        actions.set_exemplar(marked, True, by=self.alice)
+        total = self.community.applications.count()
+        detail = reverse("code_detail", args=[self.community.pk])
+        self.client.force_login(self.alice)
+        with mock.patch("transcripts.views.codebook.EXCERPTS_PER_PAGE", 2):
+            first = self.client.get(detail)
+            last = self.client.get(detail, {"page": (total + 1) // 2})
+            # Unmarking from the second page gives the second page back.
+            other = self.community.applications.exclude(pk=marked.pk).order_by("pk").first()
+            again = self.client.post(
+                reverse("code_exemplar", args=[self.community.pk]),
+                {"application": other.pk, "exemplar": "1", "page": "2"},
+                headers=HTMX,
+            )
+        assert [app.pk for app in first.context["applications"]][0] == marked.pk
+        assert len(first.context["applications"]) == 2
+        self.assertContains(first, f"Excerpts 1–2 of {total}, exemplars first.")
+        self.assertContains(first, "?page=2")
+        assert len(last.context["applications"]) == total - 2 * (last.context["page"].number - 1)
+        self.assertContains(again, "page 2 of")
 
     def test_an_application_of_another_code_is_404(self):
         other = self.boundaries.applications.first()

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +29,7 @@ from ..interop.readers.codebook_sheet import parse_codebook_sheet
 from ..models import Code, Job, visible_excerpts_q
 
 TEMPLATE = "transcripts/codebook.html"
+EXCERPTS_PER_PAGE = 100  # on a code's page: a busy code carries thousands at institution scale
 IMPORT_SALT = "peercoding.codebook-import"
 
 
@@ -226,8 +228,9 @@ def _render_code_detail(request, code: Code, membership) -> HttpResponse:
         .defer("excerpt__transcript__text")
         .order_by("-is_exemplar", "excerpt__transcript__title", "excerpt__start", "pk")
     )
-    context = {"project": code.project, "membership": membership, "code": counted, "applications": applications,
-               "is_lead": membership.is_lead()}
+    page = Paginator(applications, EXCERPTS_PER_PAGE).get_page(request.GET.get("page") or request.POST.get("page"))
+    context = {"project": code.project, "membership": membership, "code": counted, "applications": page.object_list,
+               "page": page, "is_lead": membership.is_lead()}
     template = "transcripts/code_detail.html"
     if request.htmx:
         template += "#code-excerpts"
