@@ -200,7 +200,7 @@ def signs_of_life(job: Job, every: float | None = None) -> Iterator[None]:
 
     def beat() -> None:
         try:
-            while True:
+            while not stop.wait(every or PULSE_EVERY_SECONDS):
                 pulse.touch()
                 if through_database:
                     try:
@@ -209,11 +209,10 @@ def signs_of_life(job: Job, every: float | None = None) -> Iterator[None]:
                         )
                     except Exception:  # the file has spoken; the next beat tries again
                         logger.warning("Job %s: heartbeat not written", job.pk, exc_info=True)
-                if stop.wait(every or PULSE_EVERY_SECONDS):
-                    return
         finally:
             connections.close_all()  # this thread's own connections
 
+    pulse.touch()
     thread = threading.Thread(target=beat, name=f"job-{job.pk}-pulse", daemon=True)
     thread.start()
     try:
