@@ -1,4 +1,5 @@
-"""Importing a whole REFI-QDA project from the web, in Chromium: preview, then import."""
+"""Importing a whole REFI-QDA project from the web, in Chromium: the preview worked out in the
+background, then the import."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ class ImportAProjectTests(BrowserTestCase):
         page.click("a:has-text('Import a project')")
         page.set_input_files("#id_file", str(SAMPLE))
         page.click("button:has-text('Preview')")
-        preview = page.locator("#project-import-preview")
-        preview.wait_for()
+        page.wait_for_url("**/projects/new/import/*/")  # the worker reads the file while the page follows it
+        page.locator("#project-import-previewing progress").wait_for()
+        self.screenshot(page, "project-import-previewing")
+        with BackgroundWorker():
+            page.locator("#project-import-preview").wait_for(timeout=60_000)
         counts = page.locator("#import-counts").inner_text()
         self.assertIn("Selections (excerpts)\t158", counts)
         self.assertIn("Codings (codes applied)\t205", counts)
