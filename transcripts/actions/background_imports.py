@@ -123,7 +123,8 @@ def import_project_file(job: Job) -> None:
             raise JobRefused("Nothing was imported: an account chosen for a user in the file has been removed.")
 
         def written(sources: int) -> None:
-            job.done = 1 + sources  # noted for the pulse; a write here would wait for the commit
+            # Noted for the pulse to write: written here, it would be seen only at the commit.
+            job.done = 1 + sources
 
         result = import_project(
             prepared, name=params["name"], slug=params["slug"], description=params["description"],
