@@ -107,7 +107,10 @@ class Job(models.Model):
         """Running, yet no sign of life for JOB_STALLED_MINUTES: its worker was stopped (killed, restarted)."""
         if self.status != self.Status.RUNNING:
             return False
-        return self.last_sign_of_life() < timezone.now() - timedelta(minutes=settings.JOB_STALLED_MINUTES)
+        cutoff = timezone.now() - timedelta(minutes=settings.JOB_STALLED_MINUTES)
+        if (self.heartbeat_at or self.created_at) >= cutoff:
+            return False  # recent progress: no need to look at the pulse file
+        return self.last_sign_of_life() < cutoff
 
     @property
     def failed(self) -> bool:
