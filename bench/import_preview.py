@@ -22,18 +22,19 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peercoding.settings")
 os.environ.pop("DATABASE_URL", None)
 
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+django.setup()
+settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+
+from django.contrib.auth.models import Permission, User  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
 
 def main() -> None:
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
-    from django.contrib.auth.models import Permission, User
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
-    from django.test import Client
-
     path, runs = Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 3
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench-importer")
