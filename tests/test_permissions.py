@@ -70,7 +70,9 @@ ROUTES: dict[str, Route] = {
     ),
     # Whoever may start a project may import one (alice is marked, as for project_create).
     "project_import": Route(args=lambda w: [], foreign=None, get="lead", post="lead"),
-    "project_import_confirm": Route(args=lambda w: [], foreign=None, get=None, post="lead"),
+    # A preview is its uploader's job: alice's here; anyone else's is 404 (tests/test_project_import.py).
+    "project_import_preview": Route(args=lambda w: [w.preview_job.pk], foreign=None, get="lead"),
+    "project_import_confirm": Route(args=lambda w: [w.preview_job.pk], foreign=None, get=None, post="lead"),
     "project_detail": Route(args=_slug, foreign=_other_slug),
     "project_settings": Route(
         args=_slug, foreign=_other_slug, get="lead", post="lead", data=lambda w: {"name": "Renamed study", "suggestions_on": "on"}
@@ -321,6 +323,14 @@ class RouteWorld(BaseTestCase):
         cls.other_attribute = Attribute.objects.create(project=cls.other_project, name=f"{SECRET}_attribute")
         cls.jobs = {user.pk: cls.finished_job(cls.project, user) for user in (cls.alice, cls.bob, cls.rita)}
         cls.other_job = cls.finished_job(cls.other_project, cls.oscar)
+        cls.preview_job = Job.objects.create(
+            requested_by=cls.alice, kind=Job.Kind.PROJECT_PREVIEW, status=Job.Status.DONE, file_name="alice.qdpx",
+            params={"source": "study.qdpx", "preview": {
+                "filename": "study.qdpx", "name": "Study", "origin": "", "description": "", "offset_reading": "code points",
+                "counts": {}, "left_out": "", "notes": [], "users": [],
+            }},
+            finished_at=timezone.now(), expires_at=timezone.now() + timedelta(hours=1),
+        )
 
     @staticmethod
     def finished_job(project, user) -> Job:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -22,7 +23,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import IntegrityError
 from django.test import override_settings
-from django.urls import reverse
+from django.urls import resolve, reverse
+from django.utils import timezone
 from lxml import etree
 
 from tests.base import BaseTestCase, make_project, make_user, run_worker, started_job
@@ -44,8 +46,8 @@ def prepared_from(name: str, data: bytes | None = None) -> actions.PreparedImpor
 
 
 def uploads_kept() -> list[str]:
-    """Files waiting in JOBS_DIR, and uploads waiting for their confirmation."""
-    folders = [Path(settings.JOBS_DIR), Path(settings.DATA_DIR) / "project-imports"]
+    """Files waiting in JOBS_DIR: uploads waiting for their preview, confirm or import."""
+    folders = [Path(settings.JOBS_DIR)]
     return sorted(path.name for folder in folders if folder.is_dir() for path in folder.iterdir())
 
 
@@ -391,76 +393,176 @@ class PageTests(BaseTestCase):
         self.enterContext(override_settings(DATA_DIR=Path(folder)))
         self.client.force_login(self.alice)
 
-    def upload(self, name: str, data: bytes):
-        return self.client.post(reverse("project_import"), {"file": SimpleUploadedFile(name, data)})
+    def upload(self, name: str, data: bytes) -> Job:
+        """Upload the file (committing, so the preview's task is queued) and return the preview job, not yet run."""
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(reverse("project_import"), {"file": SimpleUploadedFile(name, data)})
+        self.assertEqual(response.status_code, 302, response.content[:500])
+        match = resolve(response["Location"])
+        self.assertEqual(match.url_name, "project_import_preview")
+        return Job.objects.get(pk=match.kwargs["job_id"])
+
+    def previewed(self, name: str, data: bytes):
+        """Upload the file, let the worker work out its preview, and return the preview page."""
+        job = self.upload(name, data)
+        run_worker()
+        response = self.client.get(reverse("project_import_preview", args=[job.pk]))
+        response.job = job
+        return response
+
+    def confirm_url(self, response) -> str:
+        return reverse("project_import_confirm", args=[response.job.pk])
 
     def test_preview_then_import_then_a_second_confirm_imports_nothing(self):
         before = every_row()
-        response = self.upload("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        job = self.upload("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        self.assertEqual((job.kind, job.requested_by, job.status), (Job.Kind.PROJECT_PREVIEW, self.alice, Job.Status.QUEUED))
+        self.assertEqual(uploads_kept(), [job.file_name])  # the upload waits in JOBS_DIR for the worker
+        waiting = self.client.get(reverse("project_import_preview", args=[job.pk]))
+        self.assertContains(waiting, "Reading “qc-1.3.2_demo.qdpx”")
+        self.assertContains(waiting, f'hx-get="{reverse("job_detail", args=[job.pk])}"')  # the progress bar polls
+        self.assertNotContains(waiting, "project-import-confirm")
+        run_worker()
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.done, job.total), (Job.Status.DONE, 3, 3))  # the file read, then 2 sources
+        response = self.client.get(reverse("project_import_preview", args=[job.pk]))
         self.assertContains(response, "Preview of “qc-1.3.2_demo.qdpx”")
         self.assertContains(response, "<th scope=\"row\">Selections (excerpts)</th><td class=\"num\">158</td>", html=False)
         self.assertContains(response, "Selection positions were read as code points.")
         self.assertContains(response, "Nothing is left out")
-        assert every_row() == before
-        payload = response.context["payload"]
-        form = {"payload": payload, "name": "QC demo", "slug": "qc-demo", "description": "", "user-0": "new"}
-        job = started_job(self, reverse("project_import_confirm"), form)
-        self.assertEqual((job.kind, job.requested_by, job.project, job.status), (Job.Kind.PROJECT_IMPORT, self.alice, None, "queued"))
-        self.assertEqual(uploads_kept(), [job.file_name])  # the upload waits in JOBS_DIR for the worker
+        assert {model: n for model, n in every_row().items() if model != "Job"} == {
+            model: n for model, n in before.items() if model != "Job"
+        }
+        form = {"name": "QC demo", "slug": "qc-demo", "description": "", "user-0": "new"}
+        confirm = reverse("project_import_confirm", args=[job.pk])
+        with self.captureOnCommitCallbacks(execute=True):
+            started = self.client.post(confirm, form)
+        imported = Job.objects.get(pk=resolve(started["Location"]).kwargs["job_id"])
+        self.assertEqual(
+            (imported.kind, imported.requested_by, imported.project, imported.status),
+            (Job.Kind.PROJECT_IMPORT, self.alice, None, "queued"),
+        )
+        self.assertEqual(uploads_kept(), [imported.file_name])  # handed over, not copied
         assert not Project.objects.filter(slug="qc-demo").exists()
+        # A second confirm (a double click, a second tab) while the import waits imports nothing.
+        rows = every_row()
+        again = self.client.post(confirm, dict(form, slug="qc-demo-again"), follow=True)
+        self.assertContains(again, "This preview was already imported; nothing more was imported.")
+        assert every_row() == rows
         run_worker()
-        job.refresh_from_db()
+        imported.refresh_from_db()
         project = Project.objects.get(slug="qc-demo")
-        self.assertEqual((job.status, job.project, job.file_name), (Job.Status.DONE, project, ""))
+        self.assertEqual((imported.status, imported.project, imported.file_name), (Job.Status.DONE, project, ""))
         assert Excerpt.objects.filter(transcript__project=project).count() == 158
         assert project.memberships.get(user=self.alice).role == Membership.Role.LEAD
         self.assertEqual(uploads_kept(), [])
-        page = self.client.get(reverse("job_detail", args=[job.pk]))
+        page = self.client.get(reverse("job_detail", args=[imported.pk]))
         self.assertContains(page, "Project “QC demo” imported: ")
         self.assertContains(page, "158 excerpts")
         self.assertContains(page, reverse("project_detail", args=["qc-demo"]))
         rows = every_row()
-        again = self.client.post(reverse("project_import_confirm"), dict(form, slug="qc-demo-again"), follow=True)
-        self.assertContains(again, "already imported, or it expired")
+        again = self.client.post(confirm, dict(form, slug="qc-demo-again"), follow=True)
+        self.assertContains(again, "already imported")
         assert every_row() == rows and not Project.objects.filter(slug="qc-demo-again").exists()
+        assert Project.objects.filter(name="QC demo").count() == 1
+
+    def test_two_confirms_of_one_preview_start_one_import(self):
+        response = self.previewed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        preview = response.job
+        preview.refresh_from_db()
+        stale = Job.objects.get(pk=preview.pk)  # what a second request read before the first confirm wrote
+        fields = {"name": "Q", "slug": "q", "description": "", "mapping": {}}
+        with self.captureOnCommitCallbacks(execute=True):
+            first = actions.confirm_project_preview(preview, by=self.alice, **fields)
+            second = actions.confirm_project_preview(stale, by=self.alice, **dict(fields, slug="q2"))
+        assert first is not None and second is None
+        assert Job.objects.filter(kind=Job.Kind.PROJECT_IMPORT).count() == 1
+        run_worker()
+        assert Project.objects.filter(slug="q").exists() and not Project.objects.filter(slug="q2").exists()
+
+    def test_the_preview_page_follows_the_job_then_moves_to_the_preview(self):
+        job = self.upload("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        poll = reverse("job_detail", args=[job.pk])
+        waiting = self.client.get(poll, headers={"HX-Request": "true", "HX-Target": f"job-{job.pk}"})
+        self.assertContains(waiting, "Waiting to start")
+        self.assertNotContains(waiting, "<html")
+        self.assertRedirects(self.client.get(poll), reverse("project_import_preview", args=[job.pk]))
+        run_worker()
+        done = self.client.get(poll, headers={"HX-Request": "true", "HX-Target": f"job-{job.pk}"})
+        self.assertEqual(done["HX-Redirect"], reverse("project_import_preview", args=[job.pk]))
 
     def test_the_preview_says_what_is_left_out_and_how_much(self):
-        response = self.upload("atlasti-8.4_standard-project.qde", sample("atlasti-8.4_standard-project.qde"))
+        response = self.previewed("atlasti-8.4_standard-project.qde", sample("atlasti-8.4_standard-project.qde"))
         self.assertContains(response, "16 sets, 1 graph and 1 link are not imported.")
         self.assertContains(response, "2 PDF sources, 1 picture source, 1 audio source, 2 video sources")
         self.assertContains(response, "Friedrich Markgraf")
 
     def test_a_refused_file_is_named_and_nothing_is_kept(self):
         before = every_row()
-        response = self.upload("broken.qdpx", b"not a zip")
+        response = self.previewed("broken.qdpx", b"not a zip")
         self.assertContains(response, "Nothing was imported: “broken.qdpx” is not a zip archive")
-        assert every_row() == before and list((Path(settings.DATA_DIR) / "project-imports").iterdir()) == []
+        self.assertContains(response, 'id="file-errors"')  # where the preview would be, above a new upload
+        self.assertContains(response, 'id="project-import-form"')
+        self.assertNotContains(response, "project-import-confirm")
+        response.job.refresh_from_db()
+        self.assertEqual((response.job.status, response.job.file_name), (Job.Status.FAILED, ""))
+        assert {model: n for model, n in every_row().items() if model != "Job"} == {
+            model: n for model, n in before.items() if model != "Job"
+        }
+        self.assertEqual(uploads_kept(), [])
+        confirm = self.client.post(self.confirm_url(response), {"name": "Q", "slug": "q", "user-0": "new"})
+        self.assertRedirects(confirm, reverse("project_import_preview", args=[response.job.pk]), fetch_redirect_response=False)
+        assert not Project.objects.filter(slug="q").exists()
 
-    def test_an_altered_payload_or_a_taken_slug_imports_nothing(self):
-        response = self.upload("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
-        payload = response.context["payload"]
+    def test_a_hostile_file_is_refused_by_name_in_the_preview(self):
+        bomb = qdpx('<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaa">]><Project name="&a;"/>')
+        response = self.previewed("bomb.qdpx", bomb)
+        self.assertContains(response, "declares a DTD")
+        self.assertEqual(uploads_kept(), [])
+
+    def test_a_preview_that_fails_in_the_worker_says_so_without_the_error(self):
+        job = self.upload("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        with mock.patch("transcripts.actions.background_imports.prepare_project_import", side_effect=RuntimeError("disk full")), \
+                self.assertLogs("transcripts.jobs", "ERROR"):
+            run_worker()
+        page = self.client.get(reverse("project_import_preview", args=[job.pk]))
+        self.assertContains(page, "Something went wrong while reading this project file, and nothing was imported.")
+        self.assertNotContains(page, "disk full")
+        self.assertEqual(uploads_kept(), [])
+
+    def test_an_expired_preview_imports_nothing_and_its_upload_goes(self):
+        response = self.previewed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        Job.objects.filter(pk=response.job.pk).update(finished_at=timezone.now() - timedelta(hours=2))
+        confirm = self.client.post(self.confirm_url(response), {"name": "Q", "slug": "q", "user-0": "new"}, follow=True)
+        self.assertContains(confirm, "This preview expired; nothing was imported.")
+        assert not Job.objects.filter(kind=Job.Kind.PROJECT_IMPORT).exists() and uploads_kept() == []
+
+    def test_a_taken_slug_another_persons_preview_or_an_odd_account_imports_nothing(self):
+        response = self.previewed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"))
+        url = self.confirm_url(response)
         before = every_row()
-        altered = self.client.post(reverse("project_import_confirm"), {"payload": payload + "x", "name": "Q", "slug": "q"}, follow=True)
-        self.assertContains(altered, "The preview expired or was altered")
-        taken = self.client.post(
-            reverse("project_import_confirm"), {"payload": payload, "name": "Q", "slug": self.project.slug, "user-0": "new"}
-        )
+        taken = self.client.post(url, {"name": "Q", "slug": self.project.slug, "user-0": "new"})
         self.assertContains(taken, "already uses the short name")
-        # Another person's preview is not theirs to confirm.
+        # Another person's preview is not theirs to see or confirm, even if they may start projects.
         self.client.force_login(self.oscar)
         self.oscar.user_permissions.add(Permission.objects.get(codename="start_project"))
-        stolen = self.client.post(reverse("project_import_confirm"), {"payload": payload, "name": "Q", "slug": "q", "user-0": "new"}, follow=True)
-        self.assertContains(stolen, "The preview expired or was altered")
+        self.assertEqual(self.client.post(url, {"name": "Q", "slug": "q", "user-0": "new"}).status_code, 404)
+        self.assertEqual(self.client.get(reverse("project_import_preview", args=[response.job.pk])).status_code, 404)
         # Only the accounts offered may be chosen for a file's user.
         self.client.force_login(self.alice)
-        odd = self.client.post(reverse("project_import_confirm"), {"payload": payload, "name": "Q", "slug": "q", "user-0": str(self.oscar.pk)})
+        odd = self.client.post(url, {"name": "Q", "slug": "q", "user-0": str(self.oscar.pk)})
         self.assertContains(odd, "Choose for each user in the file one of the accounts offered.")
         assert every_row() == before
 
+    def test_another_kind_of_job_is_no_preview(self):
+        job = self.confirmed("qc-1.3.2_demo.qdpx", sample("qc-1.3.2_demo.qdpx"), "q")
+        self.assertEqual(self.client.get(reverse("project_import_preview", args=[job.pk])).status_code, 404)
+        self.assertEqual(self.client.post(reverse("project_import_confirm", args=[job.pk]), {}).status_code, 404)
+
     def confirmed(self, name: str, data: bytes, slug: str) -> Job:
-        response = self.upload(name, data)
-        form = {"payload": response.context["payload"], "name": "Q", "slug": slug, "description": "", "user-0": "new"}
-        return started_job(self, reverse("project_import_confirm"), form)
+        response = self.previewed(name, data)
+        form = {"name": "Q", "slug": slug, "description": "", "user-0": "new"}
+        return started_job(self, self.confirm_url(response), form)
 
     def test_an_import_that_fails_in_the_worker_saves_nothing_and_says_why(self):
         before = every_row()
@@ -525,7 +627,11 @@ class PageTests(BaseTestCase):
     def test_only_those_who_may_start_projects_may_import_one(self):
         self.client.force_login(self.bob)
         assert self.client.get(reverse("project_import")).status_code == 403
-        assert self.client.post(reverse("project_import_confirm"), {}).status_code == 403
+        job = Job.objects.create(
+            requested_by=self.bob, kind=Job.Kind.PROJECT_PREVIEW, expires_at=timezone.now() + timedelta(hours=1)
+        )
+        assert self.client.get(reverse("project_import_preview", args=[job.pk])).status_code == 403
+        assert self.client.post(reverse("project_import_confirm", args=[job.pk]), {}).status_code == 403
 
 
 class CommandTests(BaseTestCase):

@@ -16,13 +16,15 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django_tasks import task
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # The status page polls once a second; a second between writes is all it can show.
 PROGRESS_EVERY_SECONDS = 0.5
+# Far below JOB_STALLED_MINUTES (at least one): a job at work is never taken for a stopped one.
+PULSE_EVERY_SECONDS = 20
 
 
 class JobRefused(Exception):
@@ -177,12 +181,55 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:180]
 
 
+@contextmanager
+def signs_of_life(job: Job, every: float | None = None) -> Iterator[None]:
+    """While the job runs, a thread shows that its worker is alive, however long one step takes.
+
+    A project import writes in one transaction, and progress written there is seen by no other
+    connection until it commits: the job would look stopped after JOB_STALLED_MINUTES. So the
+    thread, every PULSE_EVERY_SECONDS, touches the job's pulse file in JOBS_DIR (which every app
+    server already shares with the workers) and, on PostgreSQL, writes the heartbeat and the
+    progress noted so far through a connection of its own, outside the job's transaction. SQLite
+    lets no second connection write while the import holds its lock, so there the file alone
+    speaks. When the worker dies the thread dies with it, and the job is seen stalled in time.
+    """
+    stop = threading.Event()
+    pulse = job.pulse_path
+    pulse.parent.mkdir(parents=True, exist_ok=True)
+    through_database = connection.vendor == "postgresql"
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every or PULSE_EVERY_SECONDS):
+                pulse.touch()
+                if through_database:
+                    try:
+                        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+                            heartbeat_at=timezone.now(), done=job.done, total=job.total
+                        )
+                    except Exception:  # the file has spoken; the next beat tries again
+                        logger.warning("Job %s: heartbeat not written", job.pk, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    pulse.touch()
+    thread = threading.Thread(target=beat, name=f"job-{job.pk}-pulse", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        pulse.unlink(missing_ok=True)
+
+
 @task()
 def run_job(job_id: int) -> None:
     """The worker's entry point: clear out expired jobs, then run this one if it is still waiting."""
     remove_expired()
     if job := claim(job_id):
-        execute(job)
+        with signs_of_life(job):
+            execute(job)
 
 
 def claim(job_id: int) -> Job | None:

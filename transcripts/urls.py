@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .views.project_import import project_import, project_import_confirm
+from .views.project_import import project_import, project_import_confirm, project_import_preview
 from .views.exchange import project_export
 from .views.projects import project_create
 
@@ -10,7 +10,8 @@ urlpatterns = [
     # Before the project's own pages: "new" is refused as a short name for this reason.
     path("projects/new/", project_create, name="project_create"),
     path("projects/new/import/", project_import, name="project_import"),
-    path("projects/new/import/confirm/", project_import_confirm, name="project_import_confirm"),
+    path("projects/new/import/<int:job_id>/", project_import_preview, name="project_import_preview"),
+    path("projects/new/import/<int:job_id>/confirm/", project_import_confirm, name="project_import_confirm"),
     path("projects/<slug:slug>/", views.project_detail, name="project_detail"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="project_settings"),
     path("projects/<slug:slug>/suggestions/accuracy/", views.suggestion_accuracy, name="suggestion_accuracy"),

@@ -1,4 +1,5 @@
-"""Importing a whole REFI-QDA project from the web, in Chromium: preview, then import."""
+"""Importing a whole REFI-QDA project from the web, in Chromium: the preview worked out in the
+background, then the import."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ class ImportAProjectTests(BrowserTestCase):
         page.click("a:has-text('Import a project')")
         page.set_input_files("#id_file", str(SAMPLE))
         page.click("button:has-text('Preview')")
-        preview = page.locator("#project-import-preview")
-        preview.wait_for()
+        page.wait_for_url("**/projects/new/import/*/")  # the worker reads the file while the page follows it
+        page.locator("#project-import-previewing progress").wait_for()
+        self.screenshot(page, "project-import-previewing")
+        with BackgroundWorker():
+            page.locator("#project-import-preview").wait_for(timeout=60_000)
         counts = page.locator("#import-counts").inner_text()
         self.assertIn("Selections (excerpts)\t158", counts)
         self.assertIn("Codings (codes applied)\t205", counts)
@@ -52,4 +56,20 @@ class ImportAProjectTests(BrowserTestCase):
         project = Project.objects.get(slug="qc-project")
         self.assertEqual(set(Excerpt.objects.filter(transcript__project=project).values_list("coder__username", flat=True)), {"pat"})
         self.assertEqual(project.memberships.get().role, Membership.Role.LEAD)
+        self.assertNoConsoleErrors()
+
+    def test_a_file_that_cannot_be_imported_is_named_where_the_preview_would_be(self):
+        broken = Path(self.enterContext(tempfile.TemporaryDirectory())) / "broken.qdpx"
+        broken.write_bytes(b"not a zip")
+        page = self.new_page(self.pat)
+        page.goto(self.url("/projects/new/import/"))
+        page.set_input_files("#id_file", str(broken))
+        page.click("button:has-text('Preview')")
+        page.locator("#project-import-previewing progress").wait_for()
+        with BackgroundWorker():
+            page.locator("#file-errors").wait_for(timeout=60_000)
+        self.assertIn("Nothing was imported: “broken.qdpx” is not a zip archive", page.locator("#file-errors").inner_text())
+        self.assertEqual(page.locator("#id_file").count(), 1)  # a new upload may follow at once
+        self.screenshot(page, "project-import-refused")
+        self.assertEqual(Project.objects.count(), 0)
         self.assertNoConsoleErrors()

@@ -39,7 +39,14 @@ from .codebook import (
 from .counts import forget as forget_review_counts
 from .counts import recount as recount_review_counts
 from .coding import UNDOABLE, DuplicateCoding, change_excerpt, code_search_hits, create_excerpt, delete_excerpt, last_undoable, undo_last
-from .jobs import restart_job, start_job, start_project_import, start_transcripts_import
+from .jobs import (
+    confirm_project_preview,
+    restart_job,
+    start_job,
+    start_project_import,
+    start_project_preview,
+    start_transcripts_import,
+)
 from .members import (
     change_role,
     confirm_second_factor,
@@ -104,6 +111,8 @@ __all__ = [
     "restart_job",
     "start_job",
     "start_project_import",
+    "start_project_preview",
+    "confirm_project_preview",
     "start_transcripts_import",
     # codebook
     "MergeResult",

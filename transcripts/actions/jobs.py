@@ -39,6 +39,38 @@ def restart_job(job: Job, *, by) -> Job:
 
 
 @transaction.atomic
+def start_project_preview(upload: str, *, by, source: str) -> Job:
+    """Queue the preview of a project file already stored in JOBS_DIR as `upload`: the worker reads
+    it and says what importing it would bring in. The job keeps the upload for the confirm."""
+    job = Job.objects.create(
+        requested_by=by,
+        kind=Job.Kind.PROJECT_PREVIEW,
+        params={"source": source},
+        file_name=upload,
+        expires_at=timezone.now() + timedelta(hours=settings.JOB_KEEP_HOURS),
+    )
+    enqueue_import_after_commit(job)
+    return job
+
+
+@transaction.atomic
+def confirm_project_preview(preview: Job, *, by, name: str, slug: str, description: str, mapping: dict) -> Job | None:
+    """Hand the previewed upload over to a new import job, once: the preview gives up its upload in
+    one conditional write, so of two confirms (a double click, two tabs, two app servers) only the
+    first finds it and the other gets None."""
+    upload = preview.file_name
+    claimed = Job.objects.filter(
+        pk=preview.pk, kind=Job.Kind.PROJECT_PREVIEW, status=Job.Status.DONE, file_name=upload
+    ).exclude(file_name="").update(file_name="")
+    if not claimed:
+        return None
+    job = start_project_import(upload, by=by, source=preview.params["source"], name=name, slug=slug,
+                               description=description, mapping=mapping)
+    Job.objects.filter(pk=preview.pk).update(params={**preview.params, "import_job": job.pk})
+    return job
+
+
+@transaction.atomic
 def start_project_import(upload: str, *, by, source: str, name: str, slug: str, description: str, mapping: dict) -> Job:
     """Queue the import of a project file already moved into JOBS_DIR as `upload`; the job holds the
     upload until it ends. `mapping` is file user GUID -> account id; the requester alone sees how it went."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -59,8 +60,10 @@ def import_project(
     by,
     mapping: dict[str, object] | None = None,
     description: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Write the prepared file into a new project led by `by`; all of it or, on any error, nothing.
+    `progress` is told how many sources are written, as they are (inside the transaction).
 
     `mapping` says, per file user GUID, which existing account they are; the others get an
     inactive account that cannot log in. IntegrityError when the slug is taken.
@@ -75,7 +78,7 @@ def import_project(
 
     codes = _import_codes(project, prepared, by, result)
     participants = _import_cases(project, file, by, result)
-    transcripts = _import_sources(project, prepared, participants, by, user_of, codes, result)
+    transcripts = _import_sources(project, prepared, participants, by, user_of, codes, result, progress)
     _import_notes(project, file, transcripts, codes, user_of, result)
     _record_excerpts(project, by)
     counts.recount(project)  # the coding came in bulk, past actions/counts.py
@@ -229,7 +232,7 @@ def _import_cases(project: Project, file: qdpx.Project, by, result: ImportResult
     return by_source
 
 
-def _import_sources(project, prepared, participants, by, user_of, codes, result) -> dict[str, tuple[Transcript, dict[str, list[Excerpt]]]]:  # noqa: ANN001
+def _import_sources(project, prepared, participants, by, user_of, codes, result, progress=None) -> dict[str, tuple[Transcript, dict[str, list[Excerpt]]]]:  # noqa: ANN001
     """Transcripts with their excerpts; source GUID -> (transcript, selection or coding GUID -> excerpts)."""
     found = {}
     for item in prepared.sources:
@@ -280,6 +283,8 @@ def _import_sources(project, prepared, participants, by, user_of, codes, result)
         result.excerpts += len(excerpts)
         result.applications += len(applications)
         found[source.guid] = (transcript, keyed)
+        if progress:
+            progress(len(found))
     return found
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -124,11 +125,18 @@ def tool_name(origin: str) -> str:
     return name[:60] or "REFI-QDA"
 
 
-def prepare_project_import(project: qdpx.Project, filename: str) -> PreparedImport:
-    """What importing `project` will bring in and leave out, for the preview and for import_project."""
+def prepare_project_import(
+    project: qdpx.Project, filename: str, progress: Callable[[int], None] | None = None
+) -> PreparedImport:
+    """What importing `project` will bring in and leave out, for the preview and for import_project;
+    `progress` is told how many sources are prepared, as they are."""
     notes = list(project.messages)
     tool = tool_name(project.origin)
-    prepared = [_prepare_source(source, notes) for source in project.sources]
+    prepared = []
+    for source in project.sources:
+        prepared.append(_prepare_source(source, notes))
+        if progress:
+            progress(len(prepared))
     _unique_titles(prepared)
     code_names = _code_names(project.codes, notes)
     consensus = project.consensus_user()

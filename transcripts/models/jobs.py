@@ -7,7 +7,8 @@ job expires; the worker then removes both.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 from django.conf import settings
@@ -36,6 +37,7 @@ class Job(models.Model):
         REPORT_XLSX = "report.xlsx", "Coded excerpts (.xlsx)"
         CODEBOOK_DOCX = "codebook.docx", "Codebook (.docx)"
         PROJECT_QDPX = "project.qdpx", "Whole project (.qdpx)"
+        PROJECT_PREVIEW = "import.preview", "Project import preview"
         PROJECT_IMPORT = "import.project", "Project import"
         TRANSCRIPTS_IMPORT = "import.transcripts", "Transcript import"
         SUGGESTIONS_ACCURACY = "suggestions.accuracy", "Accuracy of the code suggestions (.csv)"
@@ -82,15 +84,33 @@ class Job(models.Model):
 
     @property
     def is_import(self) -> bool:
-        return self.kind in (self.Kind.PROJECT_IMPORT, self.Kind.TRANSCRIPTS_IMPORT)
+        return self.kind in (self.Kind.PROJECT_PREVIEW, self.Kind.PROJECT_IMPORT, self.Kind.TRANSCRIPTS_IMPORT)
+
+    @property
+    def pulse_path(self) -> Path:
+        """The file whose time of change the worker running the job keeps fresh (transcripts.jobs.signs_of_life)."""
+        return Path(settings.JOBS_DIR) / f"job-{self.pk}.alive"
+
+    def last_sign_of_life(self) -> datetime:
+        """When the worker last showed it was at work on the job: its last heartbeat in the database,
+        or the pulse file it keeps fresh beside it, whichever is later (a heartbeat written inside the
+        job's own transaction, as a project import's, is not seen until it commits)."""
+        last = self.heartbeat_at or self.created_at
+        try:
+            pulse = datetime.fromtimestamp(self.pulse_path.stat().st_mtime, tz=dt_timezone.utc)
+        except OSError:
+            return last
+        return max(last, pulse)
 
     @property
     def stalled(self) -> bool:
-        """Running, yet no progress for JOB_STALLED_MINUTES: its worker was stopped (killed, restarted)."""
+        """Running, yet no sign of life for JOB_STALLED_MINUTES: its worker was stopped (killed, restarted)."""
         if self.status != self.Status.RUNNING:
             return False
-        last_sign = self.heartbeat_at or self.created_at
-        return last_sign < timezone.now() - timedelta(minutes=settings.JOB_STALLED_MINUTES)
+        cutoff = timezone.now() - timedelta(minutes=settings.JOB_STALLED_MINUTES)
+        if (self.heartbeat_at or self.created_at) >= cutoff:
+            return False  # recent progress: no need to look at the pulse file
+        return self.last_sign_of_life() < cutoff
 
     @property
     def failed(self) -> bool:
@@ -108,6 +128,11 @@ class Job(models.Model):
     @property
     def failure_message(self) -> str:
         """What went wrong, in words for the person who asked; "" when nothing did."""
+        if self.stalled and self.kind == self.Kind.PROJECT_PREVIEW:
+            return (
+                "The preview stopped before it was finished (the server working it out was stopped or restarted), "
+                "and nothing was imported. Upload the project file again."
+            )
         if self.stalled and self.is_import:
             return (
                 "The import stopped before it was finished (the server running it was stopped or restarted), "

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import actions
@@ -28,6 +30,12 @@ def job_started(request: HtmxHttpRequest, job: Job) -> HttpResponse:
 @require_GET
 def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job, membership = get_job_for_requester(request.user, job_id)
+    if job.kind == Job.Kind.PROJECT_PREVIEW:
+        # A preview has a page of its own, which shows it once ready: the poll moves there then.
+        if not request.htmx:
+            return redirect("project_import_preview", job.pk)
+        if job.finished:
+            return HttpResponseClientRedirect(reverse("project_import_preview", args=[job.pk]))
     template = "transcripts/job_detail.html"
     if request.htmx and request.htmx.target == f"job-{job.pk}":
         template += "#job-status"
