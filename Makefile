@@ -1,5 +1,5 @@
-# Two commands: `make run` serves the app with the demo study (and runs the worker that writes
-# reports and exports in the background); `make test` runs every test
+# Two commands: `make run` serves the app with the demo study (and runs the workers that write
+# reports and exports, and fit the code suggestions, in the background); `make test` runs every test
 # on SQLite and on a throwaway PostgreSQL. Both set up everything they need first.
 
 PYTHON ?= python3
@@ -28,9 +28,10 @@ dev-venv: $(VENV)/.installed-dev
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
-	@echo "Serving on http://127.0.0.1:$(PORT)/ with a background worker for reports (Ctrl+C stops both)"
+	@echo "Serving on http://127.0.0.1:$(PORT)/ with two background workers, for reports and for suggestions (Ctrl+C stops all three)"
 	@$(BIN)/python manage.py db_worker --verbosity 0 & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py db_worker --queue-name suggestions --verbosity 0 & suggestions=$$!; \
+	  trap 'kill $$worker $$suggestions 2>/dev/null; wait $$worker $$suggestions 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Debian's Chromium drives the browser tests; install it when we may, else say what is missing.

@@ -254,7 +254,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # Background jobs (reports, exports): queued in the database, run by `manage.py db_worker` (which
 # `make run` starts beside the web server), so any app server can start one and any can serve it.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Fitting and measuring the code suggestions take their own queue ("suggestions", its own worker:
+# `manage.py db_worker --queue-name suggestions`), so a half-hour fit never holds up a report.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "suggestions"]}}
 JOBS_DIR = Path(os.environ.get("JOBS_DIR", "") or DATA_DIR / "jobs")
 # A finished job's file waits this long for the person who asked, then the worker removes it.
 JOB_KEEP_HOURS = env_int("JOB_KEEP_HOURS", 24, minimum=1)

@@ -60,14 +60,15 @@ def make_excerpt(transcript: Transcript, codes: list[Code], **fields) -> Excerpt
 
 
 def run_worker() -> None:
-    """Run every queued background task with `manage.py db_worker --batch`, as the real worker does.
+    """Run every queued background task, of every queue, with `manage.py db_worker --batch`, as the
+    real workers do (`make run` starts one for the default queue and one for the suggestions').
 
     Between tasks the worker closes connections that are not in autocommit, as Django does after a
     request; inside a TestCase that would be the test's own transaction, so that step is skipped
     here (tests/test_jobs.py runs the command untouched outside a test transaction).
     """
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
-        call_command("db_worker", batch=True, startup_delay=False, verbosity=0, stdout=io.StringIO())
+        call_command("db_worker", queue_name="*", batch=True, startup_delay=False, verbosity=0, stdout=io.StringIO())
 
 
 def started_job(test: TestCase, url: str, data: dict | None = None) -> Job:

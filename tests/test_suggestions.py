@@ -28,7 +28,6 @@ from transcripts.suggestions.loading import (
     examples_by_transcript,
     learning_scope,
     model_for,
-    rejections,
     suggestions_for,
     units_by_transcript,
 )
@@ -124,7 +123,7 @@ class SuggestionsTests(BaseTestCase):
         after = suggestions_for(self.uncoded, membership, model_for(membership))
         assert (target.start, target.code) not in {(s.start, s.code) for s in after}
         assert AuditEvent.objects.filter(verb="suggestion.rejected", actor=self.bob).count() == 1
-        learned = examples_by_transcript(self.project, None, rejections(self.project, None))[self.uncoded.pk]
+        learned = examples_by_transcript(self.project, None, with_rejections=True)[self.uncoded.pk]
         assert [(e.unit.start, e.label(target.code)) for e in learned] == [(target.start, False)]
         assert Excerpt.objects.filter(transcript=self.uncoded).count() == 0, "a rejection codes nothing"
 

@@ -4,9 +4,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
+from transcripts.suggestions import evaluation
+from transcripts.suggestions.basics import MOST_TRAINING_UNITS
 from transcripts.suggestions.evaluation import evaluate
-from transcripts.suggestions.learning import FEWEST_EXAMPLES, fit
+from transcripts.suggestions.learning import FEWEST_EXAMPLES, examples_per_code, fit
+from transcripts.suggestions.sampling import Sample, sample_of, share_of
 from transcripts.suggestions.units import Coded, Example, Turn, Unit, label, passages, units_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +150,83 @@ def test_a_web_worker_starts_without_the_numeric_libraries():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "peercoding.settings"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def many_examples(n_transcripts: int = 40, per_transcript: int = 200) -> list[Example]:
+    """More units than a model is fitted on: code 1 on every third unit, codes 2 to 20 rarer, code 99 on one."""
+    examples = []
+    for t in range(1, n_transcripts + 1):
+        for i in range(per_transcript):
+            codes = {1} if i % 3 == 0 else set()
+            if i % 17 == 0:
+                codes.add(2 + (t + i) % 19)
+            if (t, i) == (5, 5):
+                codes.add(99)
+            examples.append(Example(Unit(t, i * 100, i * 100 + 60, f"unit {t} {i}"), positive=frozenset(codes)))
+    return examples
+
+
+def test_a_sample_keeps_each_codes_share_within_the_cap_whatever_order_and_batches_its_units_come_in():
+    examples = many_examples()
+    codes = sorted(examples_per_code(examples))
+    assert len(examples) > MOST_TRAINING_UNITS and len(codes) == 21
+    share = share_of(len(codes))
+    held = Sample()
+    for first in range(0, len(examples), 7):
+        held.extend(examples[first : first + 7])
+        # What it holds while filling is bounded by the caps, not by how many units came in.
+        assert len(held) <= MOST_TRAINING_UNITS + max(MOST_TRAINING_UNITS // 2, share * len(codes)) + FEWEST_EXAMPLES * len(codes)
+    chosen = held.chosen(codes)
+    assert len(chosen) == MOST_TRAINING_UNITS
+    assert len({example.unit for example in chosen}) == len(chosen)
+    for code, n in examples_per_code(examples).items():
+        assert examples_per_code(chosen).get(code, 0) >= min(n, share), code
+    backwards = Sample()
+    backwards.extend(reversed(examples))
+    assert sorted(backwards.chosen(codes), key=lambda e: (e.unit.transcript, e.unit.start)) == chosen
+    assert sample_of(examples, codes) == chosen
+    assert sample_of(examples[:100], codes) == examples[:100]  # fewer than the cap: all of them, in order
+
+
+def test_held_out_transcripts_are_predicted_a_few_at_a_time_with_the_same_figures():
+    by_transcript = corpus(7)
+    largest_call: list[int] = []
+
+    def recording_fit(examples, codes):
+        model = fit(examples, codes)
+        original = model.probabilities
+
+        def probabilities(texts):
+            largest_call.append(len({int(text.split()[-2]) for text in texts}))
+            return original(texts)
+
+        model.probabilities = probabilities
+        return model
+
+    with mock.patch.object(evaluation, "SCORED_PER_CALL", 2):
+        in_twos = evaluate(by_transcript, fitter=recording_fit, most_folds=2)
+    assert max(largest_call) == 2
+    largest_call.clear()
+    with mock.patch.object(evaluation, "SCORED_PER_CALL", 100):
+        at_once = evaluate(by_transcript, fitter=recording_fit, most_folds=2)
+    assert max(largest_call) == 4  # the first group: transcripts 1, 3, 5, 7
+    assert in_twos.to_json() == at_once.to_json()
+    assert in_twos.overall.true_positives > 0
+
+
+def test_leaving_out_one_by_one_reads_again_for_each_few_models_and_still_never_shows_a_model_its_transcript():
+    by_transcript = corpus(8)
+    reads: list[list[int]] = []
+
+    def read(transcripts):
+        reads.append(list(transcripts))
+        return evaluation.in_memory(by_transcript)(transcripts)
+
+    with mock.patch.object(evaluation, "SAMPLES_PER_READ", 3):
+        found = evaluation.evaluate_read(sorted(by_transcript), read)
+    whole_reads = [r for r in reads if r == sorted(by_transcript)]
+    assert len(whole_reads) == 3  # 8 models, gathered 3 at a time
+    assert [held_out for held_out, _ in found.folds] == [{t} for t in range(1, 9)]
+    for held_out, seen in found.folds:
+        assert not held_out & seen
+    assert found.to_json() == evaluate(by_transcript).to_json()

@@ -35,6 +35,7 @@ from .models import Job, Membership, visible_excerpts_q
 from .project_export import ExportOptions, export_project
 from .review import FilterOptions, ReviewFilters, Tree
 from .review import reports
+from .suggestions import tasks as suggestion_tasks
 from .suggestions.evaluation import Figures
 from .suggestions.training import measure_accuracy
 
@@ -282,5 +283,7 @@ def remove_expired() -> int:
 
 
 def enqueue_after_commit(job: Job) -> None:
-    """Queue the job's task once the transaction that made the job has committed."""
-    transaction.on_commit(lambda: run_job.enqueue(job.pk))
+    """Queue the job's task once the transaction that made the job has committed: measuring the
+    suggestions on the suggestions' own queue (it fits up to twenty models), the rest on the default."""
+    runner = run_job.using(queue_name=suggestion_tasks.QUEUE) if job.kind == Job.Kind.SUGGESTIONS_ACCURACY else run_job
+    transaction.on_commit(lambda: runner.enqueue(job.pk))

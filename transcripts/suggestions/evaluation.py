@@ -7,11 +7,12 @@ scored for that code (see units.Example.label). Pure: no Django.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .learning import FEWEST_EXAMPLES, LOWEST_PRECISION, THRESHOLD, Progress, examples_per_code, fit, no_progress
+from .sampling import Sample
 from .units import Example
 
 if TYPE_CHECKING:
@@ -111,6 +112,14 @@ class Evaluation:
 
 
 Fitter = Callable[[Sequence[Example], Sequence[int]], "Suggester"]
+# (transcript, its labelled units) for those of the given transcripts with something to learn, in
+# their order; loading.read_examples reads them from the database a few transcripts at a time.
+Reader = Callable[[Sequence[int]], Iterable[tuple[int, Sequence[Example]]]]
+# Models whose samples are gathered in one read of the project: leaving transcripts out in more
+# groups (one by one, evaluate_suggestions) reads it again for each next few.
+SAMPLES_PER_READ = 6
+# Held-out transcripts predicted in one call: each classifier's fixed cost is paid once a batch.
+SCORED_PER_CALL = 20
 
 
 def score(
@@ -137,49 +146,125 @@ def score(
     return figures, made
 
 
-def evaluate(
-    by_transcript: Mapping[int, Sequence[Example]],
+def in_memory(by_transcript: Mapping[int, Sequence[Example]]) -> Reader:
+    """A Reader over examples at hand."""
+    return lambda transcripts: ((t, by_transcript[t]) for t in transcripts if by_transcript.get(t))
+
+
+def evaluate(by_transcript: Mapping[int, Sequence[Example]], **options) -> Evaluation:
+    """evaluate_read over examples at hand."""
+    return evaluate_read(sorted(by_transcript), in_memory(by_transcript), **options)
+
+
+@dataclass
+class Measuring:
+    """What the leave-out measurement gathers as it goes."""
+
+    transcripts: list[int]
+    groups: list[list[int]]
+    counts: dict[int, int] = field(default_factory=dict)  # code -> units it labels across the project
+    with_examples: int = 0
+    suggested: list[int] = field(default_factory=list)
+    per_code: dict[int, Figures] = field(default_factory=dict)
+    folds: list[tuple[frozenset[int], frozenset[int]]] = field(default_factory=list)
+    n_suggestions: int = 0
+
+
+def evaluate_read(
+    transcripts: Sequence[int],
+    read: Reader,
     *,
     fitter: Fitter = fit,
     threshold: float = THRESHOLD,
     progress: Progress = no_progress,
     most_folds: int | None = None,
+    everything: Sample | None = None,
 ) -> Evaluation:
     """Leave-one-transcript-out figures for the codes the whole project's coding would teach.
 
     With `most_folds`, transcripts are left out in that many groups instead of one by one (the
     background training on a large project); a transcript is still never predicted by a model
-    that saw it.
+    that saw it. The units are read with `read`, never all at once: each model's sample is
+    gathered as they come (sampling.Sample), and each held-out group is predicted
+    SCORED_PER_CALL transcripts at a time. `everything`, when given, is offered every unit (the
+    final fit's sample, gathered in the same read). Fewer than two transcripts with something to
+    learn: nothing is measured (n_transcripts says how many).
     """
-    everything = [example for examples in by_transcript.values() for example in examples]
-    counts = examples_per_code(everything)
-    suggested = sorted(code for code, n in counts.items() if n >= FEWEST_EXAMPLES)
-    per_code = {code: Figures() for code in suggested}
-    folds, n_suggestions = [], 0
-    transcripts = sorted(by_transcript)
+    transcripts = sorted(transcripts)
     n_groups = len(transcripts) if most_folds is None else min(most_folds, len(transcripts))
-    groups = [transcripts[i::n_groups] for i in range(n_groups)]
-    for done, held_out in enumerate(groups):
-        progress(done, n_groups, f"Measuring: part {done + 1} of {n_groups} left out")
-        seen = frozenset(t for t in transcripts if t not in held_out)
-        model = fitter([example for t in sorted(seen) for example in by_transcript[t]], suggested)
-        figures, made = score(model, [e for t in held_out for e in by_transcript[t]], suggested, threshold)
-        for code, found in figures.items():
-            per_code[code].add(found)
-        n_suggestions += made
-        folds.append((frozenset(held_out), seen))
+    measuring = Measuring(transcripts, [transcripts[i::n_groups] for i in range(n_groups)])
+    for first in range(0, n_groups, SAMPLES_PER_READ):
+        progress(first, n_groups, "Reading the coding")
+        samples = gather_samples(measuring, read, range(first, min(first + SAMPLES_PER_READ, n_groups)), everything)
+        if first == 0:
+            measuring.suggested = sorted(code for code, n in measuring.counts.items() if n >= FEWEST_EXAMPLES)
+            measuring.per_code = {code: Figures() for code in measuring.suggested}
+            if measuring.with_examples < 2:
+                break
+        for group, sample in samples.items():
+            progress(group, n_groups, f"Measuring: part {group + 1} of {n_groups} left out")
+            measure_fold(measuring, read, group, sample, fitter, threshold)
     progress(n_groups, n_groups, "Done")
     overall = Figures()
-    for found in per_code.values():
+    for found in measuring.per_code.values():
         overall.add(found)
+    n = measuring.with_examples
     return Evaluation(
-        per_code=per_code,
-        examples=counts,
-        suggested=suggested,
+        per_code=measuring.per_code,
+        examples=measuring.counts,
+        suggested=measuring.suggested,
         overall=overall,
-        suggestions_per_transcript=n_suggestions / len(transcripts) if transcripts else 0.0,
+        suggestions_per_transcript=measuring.n_suggestions / n if n else 0.0,
         threshold=threshold,
-        folds=folds,
-        n_transcripts=len(transcripts),
+        folds=measuring.folds,
+        n_transcripts=n,
         n_groups=n_groups,
     )
+
+
+def gather_samples(measuring: Measuring, read: Reader, groups: range, everything: Sample | None) -> dict[int, Sample]:
+    """group -> the sample of the units of every transcript outside it, in one read of the project;
+    the first read also counts the examples per code, and fills `everything`."""
+    samples = {group: Sample() for group in groups}
+    group_of = {t: i for i in groups for t in measuring.groups[i]}
+    counting = groups.start == 0
+    for transcript, examples in read(measuring.transcripts):
+        for group, sample in samples.items():
+            if group_of.get(transcript) != group:
+                sample.extend(examples)
+        if counting:
+            measuring.with_examples += 1
+            for code, n in examples_per_code(examples).items():
+                measuring.counts[code] = measuring.counts.get(code, 0) + n
+            if everything is not None:
+                everything.extend(examples)
+    return samples
+
+
+def measure_fold(
+    measuring: Measuring, read: Reader, group: int, sample: Sample, fitter: Fitter, threshold: float
+) -> None:
+    """Fit a model on the sample of everything but the group, and count its right and wrong
+    suggestions on the group's transcripts, predicted SCORED_PER_CALL at a time."""
+    held_out = measuring.groups[group]
+    seen = frozenset(t for t in measuring.transcripts if t not in held_out)
+    model = fitter(sample.chosen(measuring.suggested), measuring.suggested)
+    batch: list[Example] = []
+    n_read = 0
+    for _, examples in read(held_out):
+        batch.extend(examples)
+        n_read += 1
+        if n_read % SCORED_PER_CALL == 0:
+            score_into(measuring, model, batch, threshold)
+            batch = []
+    score_into(measuring, model, batch, threshold)
+    measuring.folds.append((frozenset(held_out), seen))
+
+
+def score_into(measuring: Measuring, model: Suggester, examples: Sequence[Example], threshold: float) -> None:
+    if not examples:
+        return
+    figures, made = score(model, examples, measuring.suggested, threshold)
+    for code, found in figures.items():
+        measuring.per_code[code].add(found)
+    measuring.n_suggestions += made

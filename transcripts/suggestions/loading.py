@@ -6,11 +6,11 @@ place blind coding reaches the suggestions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from .. import spans
 from ..models import (
@@ -67,29 +67,49 @@ def coding_to_learn(project: Project, scope: int | None) -> Q:
     return Q(transcript__project=project) & mine_or_settled
 
 
-def coded(project: Project, scope: int | None) -> list[Coded]:
-    """The excerpts to learn from, with their codes (archived codes left out: they are no longer suggested)."""
-    rows = (
-        Excerpt.objects.filter(coding_to_learn(project, scope), applications__code__archived=False)
-        .values_list("pk", "transcript_id", "start", "end", "applications__code_id")
-        .order_by("pk")
-    )
+def coded(project: Project, scope: int | None, transcript_ids: Iterable[int] | None = None) -> list[Coded]:
+    """The excerpts to learn from (in these transcripts, default all), with their codes (archived
+    codes left out: they are no longer suggested)."""
+    rows = Excerpt.objects.filter(coding_to_learn(project, scope), applications__code__archived=False)
+    if transcript_ids is not None:
+        rows = rows.filter(transcript_id__in=list(transcript_ids))
+    rows = rows.values_list("pk", "transcript_id", "start", "end", "applications__code_id").order_by("pk")
     found: dict[int, tuple[int, int, int, set[int]]] = {}
-    for pk, transcript, start, end, code in rows:
+    for pk, transcript, start, end, code in rows.iterator():
         found.setdefault(pk, (transcript, start, end, set()))[3].add(code)
     return [Coded(t, s, e, frozenset(codes)) for t, s, e, codes in found.values()]
 
 
-def examples_by_transcript(
-    project: Project, scope: int | None, rejected: Iterable[tuple[int, int, int, int]] = ()
+def rejections(project: Project, scope: int | None) -> QuerySet:
+    """The suggestions rejected by whoever `scope` learns from."""
+    found = SuggestionRejection.objects.filter(transcript__project=project)
+    return found if scope is None else found.filter(rejected_by_id=scope)
+
+
+def transcripts_to_learn_from(project: Project, scope: int | None, *, with_rejections: bool) -> list[int]:
+    """The ids of the transcripts with coding `scope` learns from (or, `with_rejections`, a rejected suggestion)."""
+    coding = Excerpt.objects.filter(coding_to_learn(project, scope), applications__code__archived=False)
+    found = set(coding.values_list("transcript_id", flat=True).distinct())
+    if with_rejections:
+        found.update(rejections(project, scope).values_list("transcript_id", flat=True).distinct())
+    return sorted(found)
+
+
+def examples_of(
+    project: Project, scope: int | None, transcript_ids: Iterable[int], *, with_rejections: bool
 ) -> dict[int, list[Example]]:
-    """transcript id -> its labelled units, for every transcript with coding to learn from.
+    """transcript id -> its labelled units, for those of these transcripts with something to learn, in four queries.
 
     A transcript with rejections but no coding brings only its rejected units, as negatives for
     the codes rejected on them.
     """
-    excerpts = coded(project, scope)
-    rejected = list(rejected)
+    ids = list(transcript_ids)
+    excerpts = coded(project, scope, ids)
+    rejected = []
+    if with_rejections:
+        rejected = list(rejections(project, scope).filter(transcript_id__in=ids).values_list(
+            "transcript_id", "start", "end", "code_id"
+        ))
     with_coding = {excerpt.transcript for excerpt in excerpts}
     units = units_by_transcript(sorted(with_coding | {row[0] for row in rejected}))
     # Each transcript is labelled by its own excerpts alone: all of them for every transcript is
@@ -106,12 +126,27 @@ def examples_by_transcript(
     return {pk: examples for pk, examples in found.items() if examples}
 
 
-def rejections(project: Project, scope: int | None) -> list[tuple[int, int, int, int]]:
-    """(transcript, start, end, code) of the suggestions rejected by whoever `scope` learns from."""
-    found = SuggestionRejection.objects.filter(transcript__project=project)
-    if scope is not None:
-        found = found.filter(rejected_by_id=scope)
-    return list(found.values_list("transcript_id", "start", "end", "code_id"))
+# A fit reads the labelled units this many transcripts at a time, so it holds a few transcripts'
+# units and coding at once however large the project (sampling.py keeps what it learns from).
+TRANSCRIPTS_PER_READ_TO_LEARN = 20
+
+
+def read_examples(
+    project: Project, scope: int | None, transcript_ids: Sequence[int], *, with_rejections: bool
+) -> Iterator[tuple[int, list[Example]]]:
+    """(transcript id, its labelled units) for those of these transcripts with something to learn,
+    in their order, read TRANSCRIPTS_PER_READ_TO_LEARN at a time."""
+    for first in range(0, len(transcript_ids), TRANSCRIPTS_PER_READ_TO_LEARN):
+        batch = transcript_ids[first : first + TRANSCRIPTS_PER_READ_TO_LEARN]
+        found = examples_of(project, scope, batch, with_rejections=with_rejections)
+        yield from ((pk, found[pk]) for pk in batch if pk in found)
+
+
+def examples_by_transcript(project: Project, scope: int | None, *, with_rejections: bool = False) -> dict[int, list[Example]]:
+    """transcript id -> its labelled units, for every transcript with something to learn: the whole
+    project at once, for small projects and tests (a fit reads them with read_examples)."""
+    transcripts = transcripts_to_learn_from(project, scope, with_rejections=with_rejections)
+    return dict(read_examples(project, scope, transcripts, with_rejections=with_rejections))
 
 
 @dataclass(frozen=True)

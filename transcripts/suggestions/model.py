@@ -20,9 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from .basics import (
-    FEWEST_EXAMPLES, MOST_FEATURES, MOST_NEGATIVES, MOST_TRAINING_UNITS, Progress, examples_per_code, no_progress,
-)
+from .basics import FEWEST_EXAMPLES, MOST_FEATURES, MOST_NEGATIVES, Progress, examples_per_code, no_progress
+from .sampling import sample_of
 from .units import Example
 
 @dataclass
@@ -75,7 +74,7 @@ def fit(examples: Sequence[Example], codes: Sequence[int] | None = None, progres
     counts = examples_per_code(examples)
     wanted = sorted(counts) if codes is None else list(codes)
     random = np.random.default_rng(0)  # the same coding always gives the same model
-    examples = sample(examples, wanted, random)
+    examples = sample_of(examples, wanted)
     texts = [example.unit.text for example in examples]
     vectorizer = new_vectorizer()
     if not texts:
@@ -95,24 +94,6 @@ def fit(examples: Sequence[Example], codes: Sequence[int] | None = None, progres
         classifiers[code] = classifier.fit(matrix[rows], answers)
     progress(len(wanted), len(wanted), "Done")
     return Suggester(vectorizer, classifiers, too_few, len(texts))
-
-
-def sample(examples: Sequence[Example], codes: Sequence[int], random: np.random.Generator) -> Sequence[Example]:
-    """At most MOST_TRAINING_UNITS of the examples: an even share of each code's positives, then others at random."""
-    if len(examples) <= MOST_TRAINING_UNITS:
-        return examples
-    share = max(FEWEST_EXAMPLES * 2, MOST_TRAINING_UNITS // (2 * max(len(codes), 1)))
-    positives: dict[int, list[int]] = {code: [] for code in codes}
-    for i, example in enumerate(examples):
-        for code in example.positive:
-            if code in positives:
-                positives[code].append(i)
-    kept: set[int] = set()
-    for code in codes:
-        kept.update(random.permutation(positives[code])[:share].tolist())
-    others = [i for i in random.permutation(len(examples)).tolist() if i not in kept]
-    kept.update(others[: max(MOST_TRAINING_UNITS - len(kept), 0)])
-    return [examples[i] for i in sorted(kept)]
 
 
 def rows_for(examples: Sequence[Example], code: int, random: np.random.Generator) -> list[int]:

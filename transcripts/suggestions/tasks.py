@@ -1,4 +1,4 @@
-"""Training in the background worker (django-tasks, `manage.py db_worker`), never in a request.
+"""Training in the background worker (django-tasks, `manage.py db_worker --queue-name suggestions`), never in a request.
 
 A model is queued when a lead asks, when someone opens suggestions and there is none yet, and
 after every change to the project's coding (`coding_changed`, called once the write commits):
@@ -27,13 +27,16 @@ CODING_VERBS = (
     "code.merged", "code.deleted", "consensus.settled", "transcript.deleted",
 )
 WAITING = (SuggestionModel.State.QUEUED, SuggestionModel.State.TRAINING)
+# Fits and measurements take minutes to half an hour on a large project: on a queue of their own,
+# run by a worker of their own (settings.TASKS), so reports and exports never wait behind them.
+QUEUE = "suggestions"
 
 
 def retrain_after() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.SUGGESTIONS_RETRAIN_MINUTES)
 
 
-@task()
+@task(queue_name=QUEUE)
 def train(project_id: int, learner_id: int | None) -> None:
     """The worker's entry point: fit the model if it is still waiting for it; again later if coding changed meanwhile."""
     claimed = SuggestionModel.objects.filter(

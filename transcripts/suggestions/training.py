@@ -6,13 +6,17 @@ project. Fitting is not audited: it changes no research data, and it runs every 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import Excerpt, Project, SuggestionModel, SuggestionPrediction, Transcript
-from .evaluation import Evaluation, evaluate
-from .learning import THRESHOLD, Progress, examples_per_code, fit, no_progress
-from .loading import coding_to_learn, examples_by_transcript, rejections, units_by_transcript
+from .evaluation import Evaluation, Reader, evaluate_read
+from .learning import THRESHOLD, Progress, fit, no_progress
+from .loading import coding_to_learn, read_examples, transcripts_to_learn_from, units_by_transcript
+from .sampling import Sample
+from .units import Example
 
 # Leave-one-out over a thousand transcripts would fit a thousand models: past this many, the
 # measurement that comes with every fit leaves transcripts out in this many groups, and the one a
@@ -21,6 +25,15 @@ MOST_FOLDS = 5
 MOST_MEASURED_FOLDS = 20
 # Transcripts read at a time when a fit's suggestions are stored: memory stays that of a few.
 PREDICTED_PER_READ = 20
+
+
+def labelled_units(project: Project, scope: int | None, *, with_rejections: bool) -> tuple[list[int], Reader]:
+    """The transcripts to learn from, and the Reader of their labelled units (a few transcripts at a time)."""
+
+    def read(transcript_ids: Sequence[int]) -> Iterator[tuple[int, list[Example]]]:
+        return read_examples(project, scope, transcript_ids, with_rejections=with_rejections)
+
+    return transcripts_to_learn_from(project, scope, with_rejections=with_rejections), read
 
 
 def model_row(project: Project, learner_id: int | None) -> SuggestionModel:
@@ -50,20 +63,26 @@ def train_suggestions(project: Project, learner_id: int | None, progress: Progre
 
         return tell
 
-    by_transcript = examples_by_transcript(project, learner_id, rejections(project, learner_id))
-    examples = [example for found in by_transcript.values() for example in found]
+    everything = Sample()
+    evaluation = evaluate_read(
+        *labelled_units(project, learner_id, with_rejections=True),
+        progress=report(0, 80),
+        most_folds=MOST_FOLDS,
+        everything=everything,
+    )
     precision: dict[str, float | None] = {}
-    if len(by_transcript) >= 2:
-        evaluation = evaluate(by_transcript, progress=report(0, 80), most_folds=MOST_FOLDS)
+    if evaluation.n_transcripts >= 2:
         precision = {str(code): evaluation.per_code[code].precision for code in evaluation.suggested}
-    model = fit(examples, progress=report(80, 10))
+    codes = sorted(evaluation.examples)
+    model = fit(everything.chosen(codes), codes, progress=report(80, 10))
+    del everything
     predictions = predict_every_transcript(project, model, progress=report(90, 10))
     row.data = model.to_bytes()
     row.version += 1
     row.trained_at = timezone.now()
     row.n_excerpts = Excerpt.objects.filter(coding_to_learn(project, learner_id)).count()
     row.precision = {code: precision.get(code) for code in map(str, model.classifiers)}
-    row.examples = {str(code): n for code, n in examples_per_code(examples).items()}
+    row.examples = {str(code): n for code, n in evaluation.examples.items()}
     row.state, row.progress, row.message = SuggestionModel.State.IDLE, 100, ""
     with transaction.atomic():
         row.save(
@@ -106,10 +125,11 @@ def measure_accuracy(project: Project, progress: Progress = no_progress) -> Eval
 
     None (and nothing stored) when fewer than two transcripts are coded: nothing can be left out.
     """
-    by_transcript = examples_by_transcript(project, None)
-    if len(by_transcript) < 2:
+    evaluation = evaluate_read(
+        *labelled_units(project, None, with_rejections=False), progress=progress, most_folds=MOST_MEASURED_FOLDS
+    )
+    if evaluation.n_transcripts < 2:
         return None
-    evaluation = evaluate(by_transcript, progress=progress, most_folds=MOST_MEASURED_FOLDS)
     row = model_row(project, None)
     SuggestionModel.objects.filter(pk=row.pk).update(accuracy=evaluation.to_json(), accuracy_measured_at=timezone.now())
     return evaluation

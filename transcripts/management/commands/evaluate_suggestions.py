@@ -3,9 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from transcripts.models import Project
-from transcripts.suggestions.evaluation import Evaluation, Figures, evaluate
+from transcripts.suggestions.evaluation import Evaluation, Figures, evaluate_read
 from transcripts.suggestions.learning import LOWEST_PRECISION
-from transcripts.suggestions.loading import examples_by_transcript
+from transcripts.suggestions.training import labelled_units
 
 
 def percent(value: float | None) -> str:
@@ -27,16 +27,15 @@ class Command(BaseCommand):
             project = Project.objects.get(slug=slug)
         except Project.DoesNotExist:
             raise CommandError(f"There is no project with the slug {slug!r}.") from None
-        by_transcript = examples_by_transcript(project, None)
-        if len(by_transcript) < 2:
+        evaluation = evaluate_read(*labelled_units(project, None, with_rejections=False))
+        if evaluation.n_transcripts < 2:
             self.stdout.write(
                 "Suggestions need coding on at least two transcripts to be measured; "
-                f"this project has coding on {len(by_transcript)}."
+                f"this project has coding on {evaluation.n_transcripts}."
             )
             return
-        evaluation = evaluate(by_transcript)
         names = dict(project.codes.values_list("pk", "name"))
-        self.write_table(evaluation, names, len(by_transcript))
+        self.write_table(evaluation, names, evaluation.n_transcripts)
 
     def write_table(self, evaluation: Evaluation, names: dict[int, str], n_transcripts: int) -> None:
         width = max([len(name) for name in names.values()] + [7])
