@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from unittest import mock
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -342,6 +344,22 @@ class ExemplarTests(CodebookTestCase):
         self.assertContains(first, "?page=2")
         assert len(last.context["applications"]) == total - 2 * (last.context["page"].number - 1)
         self.assertContains(again, "page 2 of")
+
+    def test_a_codes_page_costs_the_same_queries_with_four_times_the_excerpts(self):
+        detail = reverse("code_detail", args=[self.community.pk])
+        self.client.force_login(self.alice)
+        self.client.get(detail)  # warm the session
+        queries = []
+        for n_more in (3, 9):
+            for n in range(n_more):
+                text = make_transcript(self.project, title=f"More {len(queries)}-{n}", text="We look after each other. " * 3)
+                make_excerpt(text, [self.community], start=0, end=25, by=self.bob)
+            with mock.patch("transcripts.views.codebook.EXCERPTS_PER_PAGE", 2):
+                with CaptureQueriesContext(connection) as captured:
+                    assert self.client.get(detail).status_code == 200
+            queries.append(len(captured))
+        assert self.community.applications.count() >= 4 * 3
+        assert queries[0] == queries[1], queries
 
     def test_an_application_of_another_code_is_404(self):
         other = self.boundaries.applications.first()
